@@ -1,0 +1,1 @@
+"""fal.distributed (placeholder)."""

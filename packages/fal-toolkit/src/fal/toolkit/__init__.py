@@ -1,0 +1,1 @@
+"""fal.toolkit (placeholder)."""

@@ -1,0 +1,1 @@
+"""Generated stubs of the platform's gRPC APIs (see ``proto/generate.py``)."""

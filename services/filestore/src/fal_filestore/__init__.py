@@ -1,0 +1,1 @@
+"""fal_filestore (placeholder)."""

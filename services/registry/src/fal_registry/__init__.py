@@ -1,0 +1,1 @@
+"""fal_registry (placeholder)."""
