@@ -1,1 +1,5 @@
-"""fal.cli (placeholder)."""
+"""The ``fal`` command line interface."""
+
+from fal.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,3 @@
+from fal.cli.main import main
+
+main()

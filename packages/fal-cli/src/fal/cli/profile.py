@@ -1,0 +1,104 @@
+"""``fal profile ...``: named sets of host and key in the fal config."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.table import Table
+
+from fal.cli._console import CliError, output, print_json
+
+
+def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    parser = commands.add_parser("profile", help="manage config profiles")
+    sub = parser.add_subparsers(dest="profile_command", metavar="COMMAND", required=True)
+
+    listing = sub.add_parser("list", help="list profiles")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    listing.set_defaults(handler=_list)
+
+    select = sub.add_parser("set", help="make a profile the default")
+    select.add_argument("name")
+    select.set_defaults(handler=_set)
+
+    host = sub.add_parser("host", help="set the current profile's registry address")
+    host.add_argument("host", help="HOST:PORT of the registry (gRPC)")
+    host.set_defaults(handler=_host)
+
+    key = sub.add_parser("key", help="set the current profile's key")
+    key.add_argument("key", help="KEY_ID:KEY_SECRET")
+    key.set_defaults(handler=_key)
+
+
+def _config(profile: str | None = None):  # type: ignore[no-untyped-def]
+    from fal.config import Config
+
+    return Config(profile=profile)
+
+
+def _list(args: argparse.Namespace) -> int:
+    config = _config()
+    current = config.profile
+    rows = []
+    for name in config.profiles():
+        profile = _config(name)
+        rows.append(
+            {
+                "name": name,
+                "current": name == current,
+                "host": profile.get("host") or "",
+                "run_url": profile.get("run_url") or "",
+                "has_key": bool(profile.get("key")),
+            }
+        )
+    if args.json:
+        print_json({"profiles": rows})
+        return 0
+    table = Table("", "profile", "host", "run url", "key")
+    for row in rows:
+        table.add_row(
+            "*" if row["current"] else "",
+            str(row["name"]),
+            str(row["host"]),
+            str(row["run_url"]),
+            "set" if row["has_key"] else "",
+        )
+    output.print(table)
+    return 0
+
+
+def _set(args: argparse.Namespace) -> int:
+    config = _config()
+    if args.name not in config.profiles():
+        known = ", ".join(config.profiles()) or "none"
+        raise CliError(f"No profile named '{args.name}' (known: {known}).")
+    config.set_internal("profile", args.name)
+    config.save()
+    output.print(f"Default profile is now '{args.name}'.")
+    return 0
+
+
+def _current() -> object:
+    config = _config()
+    if config.profile is None:
+        raise CliError("No profile is selected; run 'fal profile set NAME' first.")
+    return config
+
+
+def _host(args: argparse.Namespace) -> int:
+    config = _current()
+    config.set("host", args.host)  # type: ignore[attr-defined]
+    config.save()  # type: ignore[attr-defined]
+    output.print(f"Profile '{config.profile}' now uses registry {args.host}.")  # type: ignore[attr-defined]
+    return 0
+
+
+def _key(args: argparse.Namespace) -> int:
+    key_id, sep, secret = args.key.partition(":")
+    if not sep or not key_id or not secret:
+        raise CliError("A key has the form KEY_ID:KEY_SECRET.")
+    config = _current()
+    config.set("key", args.key)  # type: ignore[attr-defined]
+    config.save()  # type: ignore[attr-defined]
+    output.print(f"Profile '{config.profile}' now uses key {key_id}.")  # type: ignore[attr-defined]
+    return 0

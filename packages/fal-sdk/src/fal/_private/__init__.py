@@ -1,0 +1,1 @@
+"""Implementation of the fal SDK; import the public modules instead."""

@@ -1,0 +1,266 @@
+"""Reading and writing the registry's tables.
+
+Every method is one short transaction; methods that change several rows do
+it in one, so a failure leaves nothing half-written. Methods are blocking;
+the servicer runs them on worker threads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from fal_registry.auth import KeyScope, NewKey, make_key
+from fal_registry.errors import NotFound
+from fal_registry.models import (
+    Alias,
+    ApiKey,
+    Application,
+    Environment,
+    Owner,
+    Revision,
+    utc_now,
+)
+from fal_registry.names import MAIN_ENVIRONMENT, alias_for
+
+
+@dataclass
+class RevisionDraft:
+    """Everything a registration stores, already validated."""
+
+    owner: str
+    environment_name: str
+    application_name: str
+    auth_mode: str
+    serialized_function: bytes
+    serialization_method: str
+    requirements: list[list[str]]
+    python_version: str
+    env_key: str
+    code_settings: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    endpoints: list[str] = field(default_factory=list)
+    health_check: dict[str, Any] | None = None
+    skip_retry_conditions: list[str] = field(default_factory=list)
+    termination_grace_period_seconds: int | None = None
+    deployment_strategy: str = "rolling"
+    source_code: str | None = None
+    private_logs: bool = False
+    ephemeral: bool = False
+    reset_scale: bool = False
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """An alias with the application and revision it currently serves."""
+
+    alias: Alias
+    application: Application
+    revision: Revision
+
+
+class Store:
+    """The registry's persistence, over one SQLAlchemy engine."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            with session.begin():
+                yield session
+
+    # Owners and keys
+
+    def ensure_owner(self, owner: str) -> None:
+        """Create ``owner`` and its ``main`` environment unless they exist."""
+        with self._transaction() as session:
+            self._ensure_owner(session, owner)
+
+    def create_key(
+        self, owner: str, scope: KeyScope, description: str = ""
+    ) -> NewKey:
+        """Make a key for ``owner``; the returned secret is stored nowhere."""
+        key = make_key()
+        with self._transaction() as session:
+            self._ensure_owner(session, owner)
+            session.add(
+                ApiKey(
+                    key_id=key.key_id,
+                    owner=owner,
+                    scope=scope.value,
+                    salt=key.salt,
+                    secret_hash=key.secret_hash,
+                    description=description,
+                )
+            )
+        return key
+
+    def find_key(self, key_id: str) -> ApiKey | None:
+        with self._transaction() as session:
+            return session.get(ApiKey, key_id)
+
+    # Applications
+
+    def register(self, draft: RevisionDraft) -> Deployment:
+        """Store a new revision and point the app's alias at it, atomically."""
+        try:
+            return self._register_once(draft)
+        except IntegrityError:
+            # A concurrent first registration of the same app created the
+            # application or alias row first; the second attempt sees it.
+            return self._register_once(draft)
+
+    def _register_once(self, draft: RevisionDraft) -> Deployment:
+        with self._transaction() as session:
+            self._ensure_owner(session, draft.owner)
+            self._ensure_environment(session, draft.owner, draft.environment_name)
+            application = self._upsert_application(session, draft)
+            revision = _new_revision(application, draft)
+            session.add(revision)
+            session.flush()
+            alias = self._point_alias(session, application, revision)
+            return Deployment(alias, application, revision)
+
+    def list_deployments(
+        self, owner: str, environment_name: str, application_name: str = ""
+    ) -> list[Deployment]:
+        """The owner's aliases in one environment, optionally one app's only."""
+        with self._transaction() as session:
+            query = (
+                select(Alias, Application, Revision)
+                .join(Application, Alias.application_id == Application.id)  # type: ignore[arg-type]
+                .join(Revision, Alias.revision_id == Revision.id)  # type: ignore[arg-type]
+                .where(Alias.owner == owner)
+                .where(Alias.environment_name == environment_name)
+                .order_by(Alias.name)  # type: ignore[arg-type]
+            )
+            if application_name:
+                query = query.where(Application.name == application_name)
+            return [Deployment(*row) for row in session.exec(query).all()]
+
+    def resolve(self, owner: str, alias_name: str) -> Deployment:
+        """The revision ``owner/alias_name`` serves, or NotFound."""
+        with self._transaction() as session:
+            alias = session.get(Alias, (owner, alias_name))
+            if alias is None:
+                raise NotFound(f"No app {owner}/{alias_name} is deployed.")
+            application = session.get(Application, alias.application_id)
+            revision = session.get(Revision, alias.revision_id)
+            assert application is not None and revision is not None
+            return Deployment(alias, application, revision)
+
+    def delete_application(
+        self, owner: str, environment_name: str, application_name: str
+    ) -> str:
+        """Delete an app, its revisions and its alias; return the alias name."""
+        with self._transaction() as session:
+            application = self._find_application(
+                session, owner, environment_name, application_name
+            )
+            if application is None:
+                raise NotFound(
+                    f"No app {application_name!r} exists for {owner} in environment "
+                    f"{environment_name!r}."
+                )
+            alias_name = alias_for(application_name, environment_name)
+            for alias in session.exec(
+                select(Alias).where(Alias.application_id == application.id)
+            ):
+                session.delete(alias)
+            session.flush()
+            for revision in session.exec(
+                select(Revision).where(Revision.application_id == application.id)
+            ):
+                session.delete(revision)
+            session.flush()
+            session.delete(application)
+            return alias_name
+
+    # Helpers, inside the caller's transaction
+
+    def _ensure_owner(self, session: Session, owner: str) -> None:
+        if session.get(Owner, owner) is None:
+            session.add(Owner(name=owner))
+            session.flush()
+        self._ensure_environment(session, owner, MAIN_ENVIRONMENT)
+
+    def _ensure_environment(self, session: Session, owner: str, name: str) -> None:
+        if session.get(Environment, (owner, name)) is None:
+            session.add(Environment(owner=owner, name=name))
+            session.flush()
+
+    def _find_application(
+        self, session: Session, owner: str, environment_name: str, name: str
+    ) -> Application | None:
+        query = (
+            select(Application)
+            .where(Application.owner == owner)
+            .where(Application.environment_name == environment_name)
+            .where(Application.name == name)
+        )
+        return session.exec(query).first()
+
+    def _upsert_application(self, session: Session, draft: RevisionDraft) -> Application:
+        application = self._find_application(
+            session, draft.owner, draft.environment_name, draft.application_name
+        )
+        if application is None:
+            application = Application(
+                owner=draft.owner,
+                environment_name=draft.environment_name,
+                name=draft.application_name,
+            )
+        application.auth_mode = draft.auth_mode
+        application.private_logs = draft.private_logs
+        application.ephemeral = draft.ephemeral
+        if draft.reset_scale:
+            application.scaling_overrides = {}
+        session.add(application)
+        session.flush()
+        return application
+
+    def _point_alias(
+        self, session: Session, application: Application, revision: Revision
+    ) -> Alias:
+        name = alias_for(application.name, application.environment_name)
+        alias = session.get(Alias, (application.owner, name))
+        if alias is None:
+            alias = Alias(
+                owner=application.owner,
+                name=name,
+                environment_name=application.environment_name,
+                application_id=application.id,
+                revision_id=revision.id,
+            )
+        alias.revision_id = revision.id
+        alias.updated_at = utc_now()
+        session.add(alias)
+        session.flush()
+        return alias
+
+
+def _new_revision(application: Application, draft: RevisionDraft) -> Revision:
+    return Revision(
+        application_id=application.id,
+        serialized_function=draft.serialized_function,
+        serialization_method=draft.serialization_method,
+        requirements=draft.requirements,
+        python_version=draft.python_version,
+        env_key=draft.env_key,
+        code_settings=draft.code_settings,
+        app_metadata=draft.metadata,
+        endpoints=draft.endpoints,
+        health_check=draft.health_check,
+        skip_retry_conditions=draft.skip_retry_conditions,
+        termination_grace_period_seconds=draft.termination_grace_period_seconds,
+        deployment_strategy=draft.deployment_strategy,
+        source_code=draft.source_code,
+    )

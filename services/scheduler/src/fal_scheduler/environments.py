@@ -1,0 +1,330 @@
+"""Build and cache the virtual environments runners run in.
+
+An environment is a function of the app's requirement steps, its Python
+minor version, the package index settings and the fal packages installed
+into it; ``env_key`` hashes exactly those. Environments live at
+``HOME/envs/<env_key>``. A build happens in a temporary directory next to
+the target and is renamed into place, so a half-built environment is never
+visible; an existing directory is a finished environment and is reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import hashlib
+import importlib.metadata
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlparse
+
+from fal_scheduler.errors import EnvironmentBuildError
+from fal_scheduler.pipconfig import IndexSettings
+
+__all__ = [
+    "BuildLogSink",
+    "BuiltEnvironment",
+    "EnvironmentBuilder",
+    "EnvironmentProvider",
+    "FalSource",
+    "find_fal_sources",
+]
+
+logger = logging.getLogger(__name__)
+
+BuildLogSink = Callable[[str, str], Awaitable[None]]
+"""Receives ``(message, level)`` for each line of build output."""
+
+_FAL_DISTRIBUTIONS = ("fal-sdk", "fal-proto", "fal-toolkit")
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_PYTHON_VERSION = re.compile(r"^\d+\.\d+$")
+
+
+@dataclass(frozen=True)
+class FalSource:
+    """How one fal distribution is installed into app environments."""
+
+    name: str
+    requirement: str  # a path or "name==version"
+    editable: bool = False
+
+    def install_args(self) -> list[str]:
+        return ["-e", self.requirement] if self.editable else [self.requirement]
+
+
+@dataclass(frozen=True)
+class BuiltEnvironment:
+    """A finished environment."""
+
+    env_key: str
+    path: Path
+
+    @property
+    def python(self) -> Path:
+        return self.path / "bin" / "python"
+
+
+class EnvironmentProvider(Protocol):
+    """What the runner pools need: an environment for requirements."""
+
+    async def ensure(
+        self,
+        requirements: Sequence[Sequence[str]],
+        python_version: str,
+        on_log: BuildLogSink | None = None,
+    ) -> BuiltEnvironment: ...
+
+
+def find_fal_sources() -> list[FalSource]:
+    """Locate the installed fal distributions to put into app environments.
+
+    A distribution installed from a local directory is installed from that
+    directory (editable when its source is editable); any other is pinned
+    to the installed version.
+    """
+    sources = []
+    for name in _FAL_DISTRIBUTIONS:
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        sources.append(_source_of(name, distribution))
+    return sources
+
+
+def _source_of(name: str, distribution: importlib.metadata.Distribution) -> FalSource:
+    direct_url = distribution.read_text("direct_url.json")
+    if direct_url:
+        info = json.loads(direct_url)
+        url = urlparse(info.get("url", ""))
+        if url.scheme == "file" and "dir_info" in info:
+            editable = bool(info["dir_info"].get("editable", False))
+            return FalSource(name, unquote(url.path), editable=editable)
+    return FalSource(name, f"{name}=={distribution.version}")
+
+
+class EnvironmentBuilder:
+    """Builds environments with uv under ``HOME/envs``, once per key."""
+
+    def __init__(
+        self,
+        home: Path,
+        index: IndexSettings,
+        fal_sources: Sequence[FalSource],
+        uv_binary: str | None = None,
+    ) -> None:
+        self.envs_dir = home / "envs"
+        self.index = index
+        self.fal_sources = tuple(fal_sources)
+        self._uv_binary = uv_binary
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def uv_binary(self) -> str:
+        if self._uv_binary is None:
+            from uv import find_uv_bin
+
+            self._uv_binary = find_uv_bin()
+        return self._uv_binary
+
+    def env_key(self, requirements: Sequence[Sequence[str]], python_version: str) -> str:
+        """The content hash naming the environment of these inputs."""
+        document = {
+            "requirements": [list(step) for step in requirements],
+            "python": _minor_version(python_version),
+            "index": self.index.as_json(),
+            "fal": [
+                [source.name, source.requirement, source.editable]
+                for source in self.fal_sources
+            ],
+        }
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:24]
+
+    def env_path(self, env_key: str) -> Path:
+        return self.envs_dir / env_key
+
+    async def ensure(
+        self,
+        requirements: Sequence[Sequence[str]],
+        python_version: str,
+        on_log: BuildLogSink | None = None,
+    ) -> BuiltEnvironment:
+        """Return the environment for these inputs, building it if missing."""
+        env_key = self.env_key(requirements, python_version)
+        built = BuiltEnvironment(env_key, self.env_path(env_key))
+        if built.path.exists():
+            await _emit(on_log, f"Reusing environment {env_key}.", "INFO")
+            return built
+
+        # One build per key: an asyncio lock inside this process, a file
+        # lock across processes. Re-check after each: someone may have won.
+        lock = self._locks.setdefault(env_key, asyncio.Lock())
+        async with lock, self._file_lock(env_key):
+            if built.path.exists():
+                await _emit(on_log, f"Reusing environment {env_key}.", "INFO")
+                return built
+            await self._build(built, requirements, python_version, on_log)
+        return built
+
+    @contextlib.asynccontextmanager
+    async def _file_lock(self, env_key: str):  # type: ignore[no-untyped-def]
+        locks_dir = self.envs_dir / ".locks"
+        locks_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(locks_dir / f"{env_key}.lock", "a+")  # noqa: SIM115
+        try:
+            await asyncio.to_thread(fcntl.flock, handle.fileno(), fcntl.LOCK_EX)
+            yield
+        finally:
+            handle.close()  # closing releases the lock
+
+    async def _build(
+        self,
+        built: BuiltEnvironment,
+        requirements: Sequence[Sequence[str]],
+        python_version: str,
+        on_log: BuildLogSink | None,
+    ) -> None:
+        self._remove_stale_builds(built.env_key)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{built.env_key}.building-", dir=self.envs_dir)
+        )
+        started = time.monotonic()
+        logger.info("Building environment %s in %s", built.env_key, staging)
+        try:
+            await self._create_venv(staging, python_version, on_log)
+            await self._install_steps(staging, requirements, on_log)
+            os.rename(staging, built.path)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        elapsed = time.monotonic() - started
+        logger.info("Built environment %s in %.1f s", built.env_key, elapsed)
+        await _emit(
+            on_log, f"Environment {built.env_key} built in {elapsed:.1f} s.", "INFO"
+        )
+
+    def _remove_stale_builds(self, env_key: str) -> None:
+        # Only called under the key's file lock: leftovers are from a crash.
+        for leftover in self.envs_dir.glob(f".{env_key}.building-*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+    async def _create_venv(
+        self, staging: Path, python_version: str, on_log: BuildLogSink | None
+    ) -> None:
+        python = _python_request(python_version)
+        await _emit(on_log, f"Creating a Python {python_version} environment.", "INFO")
+        command = [self.uv_binary, "venv", "--relocatable", "--allow-existing"]
+        command += ["--python", python, str(staging)]
+        code, output = await self._run(command, on_log)
+        if code != 0:
+            raise EnvironmentBuildError(
+                f"Could not create a Python {python_version} environment: "
+                f"{_error_summary(output)}"
+            )
+
+    async def _install_steps(
+        self,
+        staging: Path,
+        requirements: Sequence[Sequence[str]],
+        on_log: BuildLogSink | None,
+    ) -> None:
+        for number, step in enumerate(requirements, start=1):
+            if not step:
+                continue
+            await _emit(on_log, f"Step {number}: installing {' '.join(step)}", "INFO")
+            code, output = await self._install(staging, list(step), on_log)
+            if code != 0:
+                raise EnvironmentBuildError(
+                    f"Requirement step {number} ({' '.join(step)}) failed: "
+                    f"{_error_summary(output)}"
+                )
+
+        fal_args = [arg for source in self.fal_sources for arg in source.install_args()]
+        if fal_args:
+            await _emit(on_log, "Installing the fal runtime packages.", "INFO")
+            code, output = await self._install(staging, fal_args, on_log)
+            if code != 0:
+                raise EnvironmentBuildError(
+                    "Installing the fal runtime packages "
+                    f"({' '.join(fal_args)}) failed: {_error_summary(output)}"
+                )
+
+    async def _install(
+        self, staging: Path, args: list[str], on_log: BuildLogSink | None
+    ) -> tuple[int, list[str]]:
+        command = [self.uv_binary, "pip", "install", "--python"]
+        command += [str(staging / "bin" / "python"), *self.index.uv_flags(), *args]
+        return await self._run(command, on_log)
+
+    async def _run(
+        self, command: list[str], on_log: BuildLogSink | None
+    ) -> tuple[int, list[str]]:
+        """Run uv, streaming each output line to ``on_log`` as it comes."""
+        environment = {**os.environ, "NO_COLOR": "1"}
+        environment.pop("VIRTUAL_ENV", None)
+        process = await asyncio.create_subprocess_exec(
+            *command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=environment,
+        )
+        assert process.stdout is not None
+        output: list[str] = []
+        try:
+            async for raw in process.stdout:
+                line = _ANSI.sub("", raw.decode(errors="replace")).rstrip()
+                if line:
+                    output.append(line)
+                    await _emit(on_log, line, "INFO")
+            return await process.wait(), output
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+
+
+def _minor_version(python_version: str) -> str:
+    version = python_version.strip() or f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if not _PYTHON_VERSION.match(version):
+        parts = version.split(".")
+        if len(parts) < 2 or not all(p.isdigit() for p in parts[:2]):
+            raise EnvironmentBuildError(
+                f"Python version {python_version!r} is not of the form "
+                "'major.minor', e.g. '3.11'."
+            )
+        version = ".".join(parts[:2])
+    return version
+
+
+def _python_request(python_version: str) -> str:
+    version = _minor_version(python_version)
+    if version == f"{sys.version_info[0]}.{sys.version_info[1]}":
+        return sys.executable
+    return version
+
+
+def _error_summary(output: list[str]) -> str:
+    """The resolver's message: output from its first error line on."""
+    for index, line in enumerate(output):
+        stripped = line.lstrip()
+        if stripped.startswith(("error:", "×", "x ")):
+            return "\n".join(output[index:])
+    return "\n".join(output[-20:]) or "uv exited without output"
+
+
+async def _emit(on_log: BuildLogSink | None, message: str, level: str) -> None:
+    if on_log is not None:
+        await on_log(message, level)

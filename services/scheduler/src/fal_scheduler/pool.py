@@ -1,0 +1,307 @@
+"""Runner pools: the runners of one revision and the slots they offer.
+
+A pool hands out slots (``acquire``): at most ``max_multiplexing`` requests
+run on one runner at once. When no slot is free and the pool holds fewer
+than ``max_concurrency`` runners, it starts one and the request waits. Idle
+runners above ``min_concurrency`` stop after ``keep_alive`` seconds
+(``reap``). A failed start puts the revision into a failure delay that grows
+with each further failure; requests during the delay fail at once.
+
+Pools know nothing about HTTP; the gateway and a future queue consumer both
+use ``acquire``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+from fal_scheduler.errors import (
+    PoolClosedError,
+    RunnerStartError,
+    SetupFailingError,
+)
+from fal_scheduler.runners import RunnerBackend, RunnerHandle
+
+__all__ = ["PoolSettings", "Runner", "RunnerPool", "RunnerState"]
+
+logger = logging.getLogger(__name__)
+
+RunnerStarter = Callable[[], Awaitable[RunnerHandle]]
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    """Scaling settings of one revision (platform defaults filled in)."""
+
+    keep_alive: float = 60.0
+    max_concurrency: int = 10
+    max_multiplexing: int = 1
+    min_concurrency: int = 0
+    termination_grace: float = 30.0
+    failure_delay_step: float = 30.0
+    failure_delay_max: float = 600.0
+
+
+class RunnerState(enum.Enum):
+    IDLE = "IDLE"
+    RUNNING = "RUNNING"
+    DRAINING = "DRAINING"
+
+
+@dataclass(eq=False)
+class Runner:
+    """A ready runner in a pool, with its slot accounting."""
+
+    handle: RunnerHandle
+    in_flight: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+    draining: bool = False
+
+    @property
+    def state(self) -> RunnerState:
+        if self.draining:
+            return RunnerState.DRAINING
+        return RunnerState.RUNNING if self.in_flight else RunnerState.IDLE
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A slot on a runner, held for one request."""
+
+    runner: Runner
+    cold_start: bool
+
+    @property
+    def base_url(self) -> str:
+        return self.runner.handle.base_url
+
+
+class RunnerPool:
+    """The runners of one ``(owner, alias, revision)``."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: PoolSettings,
+        backend: RunnerBackend,
+        start_runner: RunnerStarter,
+        on_runner_started: Callable[[], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self._backend = backend
+        self._start_runner = start_runner
+        self._on_runner_started = on_runner_started
+        self._runners: list[Runner] = []
+        self._starting = 0
+        self._waiting = 0
+        self._changed = asyncio.Condition()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._failures = 0
+        self._failing_until = 0.0
+        self._last_error: RunnerStartError | None = None
+        self._closed = False
+
+    @property
+    def runners(self) -> list[Runner]:
+        return list(self._runners)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @contextlib.asynccontextmanager
+    async def lease(self) -> AsyncIterator[Lease]:
+        """Hold a runner slot for the duration of the block."""
+        lease = await self.acquire()
+        try:
+            yield lease
+        finally:
+            await self.release(lease)
+
+    async def acquire(self) -> Lease:
+        """Wait for a free slot, starting a runner when there is room."""
+        cold_start = False
+        async with self._changed:
+            self._waiting += 1
+            try:
+                while True:
+                    self._raise_if_unavailable()
+                    runner = self._free_runner()
+                    if runner is not None:
+                        runner.in_flight += 1
+                        return Lease(runner, cold_start)
+                    if self._should_start():
+                        cold_start = True
+                        self._spawn_start()
+                    await self._changed.wait()
+            finally:
+                self._waiting -= 1
+
+    async def release(self, lease: Lease) -> None:
+        async with self._changed:
+            lease.runner.in_flight -= 1
+            lease.runner.last_used = time.monotonic()
+            self._changed.notify_all()
+
+    async def reap(self) -> None:
+        """Stop idle runners past keep_alive; start up to min_concurrency."""
+        now = time.monotonic()
+        async with self._changed:
+            idle = [
+                r
+                for r in self._runners
+                if not r.in_flight and now - r.last_used >= self.settings.keep_alive
+            ]
+            spare = len(self._runners) - self.settings.min_concurrency
+            expired = sorted(idle, key=lambda r: r.last_used)[: max(spare, 0)]
+            for runner in expired:
+                self._runners.remove(runner)
+                runner.draining = True
+            missing = (
+                self.settings.min_concurrency - len(self._runners) - self._starting
+            )
+            if not self._closed and now >= self._failing_until:
+                for _ in range(max(missing, 0)):
+                    self._spawn_start()
+        for runner in expired:
+            logger.info(
+                "Stopping idle runner %s of %s after %gs keep_alive",
+                runner.handle.runner_id,
+                self.name,
+                self.settings.keep_alive,
+            )
+            await self._backend.stop(runner.handle, self.settings.termination_grace)
+
+    async def close(self) -> None:
+        """Take no new requests, let in-flight ones finish, stop every runner."""
+        async with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+        async with self._changed:
+            await self._changed.wait_for(
+                lambda: all(not r.in_flight for r in self._runners)
+            )
+            runners, self._runners = self._runners, []
+        for runner in runners:
+            runner.draining = True
+        await asyncio.gather(
+            *(self._stop_runner(runner, "drained") for runner in runners)
+        )
+
+    def _raise_if_unavailable(self) -> None:
+        if self._closed:
+            raise PoolClosedError(f"The runner pool of {self.name} was closed.")
+        remaining = self._failing_until - time.monotonic()
+        if self._last_error is not None and remaining > 0:
+            raise SetupFailingError(self._last_error, remaining)
+
+    def _free_runner(self) -> Runner | None:
+        candidates = [
+            r
+            for r in self._runners
+            if not r.draining
+            and not r.handle.exited
+            and r.in_flight < self.settings.max_multiplexing
+        ]
+        # Fill the busiest runner first so that spare runners go idle and
+        # keep_alive can stop them.
+        return max(candidates, key=lambda r: r.in_flight, default=None)
+
+    def _should_start(self) -> bool:
+        total = len(self._runners) + self._starting
+        if total >= self.settings.max_concurrency:
+            return False
+        coming_slots = self._starting * self.settings.max_multiplexing
+        return self._waiting > coming_slots
+
+    def _spawn_start(self) -> None:
+        self._starting += 1
+        task = asyncio.create_task(self._start_one())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start_one(self) -> None:
+        try:
+            handle = await self._start_runner()
+        except RunnerStartError as error:
+            await self._record_failure(error)
+            return
+        except asyncio.CancelledError:
+            async with self._changed:
+                self._starting -= 1
+                self._changed.notify_all()
+            raise
+        except Exception as error:
+            logger.exception("Starting a runner of %s failed", self.name)
+            await self._record_failure(RunnerStartError(str(error)))
+            return
+
+        runner = Runner(handle)
+        async with self._changed:
+            self._starting -= 1
+            self._failures = 0
+            self._last_error = None
+            if self._closed:
+                runner = None  # type: ignore[assignment]
+            else:
+                self._runners.append(runner)
+            self._changed.notify_all()
+        if runner is None:
+            await self._backend.stop(handle, self.settings.termination_grace)
+            return
+        if self._on_runner_started is not None:
+            self._on_runner_started()
+        logger.info("Runner %s of %s is ready", handle.runner_id, self.name)
+        self._watch(runner)
+
+    async def _record_failure(self, error: RunnerStartError) -> None:
+        async with self._changed:
+            self._starting -= 1
+            self._failures += 1
+            delay = min(
+                self.settings.failure_delay_step * self._failures,
+                self.settings.failure_delay_max,
+            )
+            self._failing_until = time.monotonic() + delay
+            self._last_error = error
+            self._changed.notify_all()
+        logger.warning(
+            "A runner of %s failed to start (%s); next attempt in %g s",
+            self.name,
+            error,
+            delay,
+        )
+
+    def _watch(self, runner: Runner) -> None:
+        task = asyncio.create_task(self._remove_when_gone(runner))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _remove_when_gone(self, runner: Runner) -> None:
+        code = await runner.handle.wait()
+        async with self._changed:
+            if runner in self._runners:
+                self._runners.remove(runner)
+                logger.warning(
+                    "Runner %s of %s exited with code %s; removed from the pool",
+                    runner.handle.runner_id,
+                    self.name,
+                    code,
+                )
+            self._changed.notify_all()
+
+    async def _stop_runner(self, runner: Runner, reason: str) -> None:
+        logger.info("Stopping runner %s of %s (%s)", runner.handle.runner_id,
+                    self.name, reason)
+        await self._backend.stop(runner.handle, self.settings.termination_grace)
