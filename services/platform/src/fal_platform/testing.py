@@ -6,6 +6,7 @@ nothing here is used by the platform at run time.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -13,6 +14,10 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fal_platform.platform import Endpoints, LocalPlatform
 
 
 def free_port() -> int:
@@ -82,3 +87,61 @@ class NatsServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+REPO = Path(__file__).resolve().parents[4]
+EXAMPLES = REPO / "examples"
+
+
+@dataclass
+class RunningPlatform:
+    """A platform started by a test, and how to reach it."""
+
+    platform: LocalPlatform
+    endpoints: Endpoints
+    home: Path
+    env: dict[str, str]
+
+    @property
+    def key(self) -> str:
+        return self.platform.admin_key()
+
+    def fal(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
+        """Run the ``fal`` command against this platform."""
+        return subprocess.run(
+            [sys.executable, "-m", "fal.cli", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=600,
+        )
+
+
+def start_platform(home: Path) -> RunningPlatform:
+    """Start the whole platform in ``home`` on free ports."""
+    from fal_platform.platform import LocalPlatform, Ports
+
+    config = home / "fal-config.toml"
+    platform = LocalPlatform(home=home, ports=Ports(0, 0, 0, 0), config_path=config)
+    endpoints = platform.start()
+    env = {**os.environ, "FAL_CONFIG_PATH": str(config), "FAL_PROFILE": "local"}
+    return RunningPlatform(platform, endpoints, home, env)
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs of live processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except OSError:
+            continue
+        if text.encode() in cmdline and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+

@@ -48,7 +48,6 @@ def validate_auth_mode(value: str) -> str:
         return "private"
     if value not in AUTH_MODES:
         raise InvalidArgument(
-            f"auth_mode {value!r} is not supported: use one of "
-            f"{', '.join(AUTH_MODES)}."
+            f"auth_mode {value!r} is not supported: use one of {', '.join(AUTH_MODES)}."
         )
     return value

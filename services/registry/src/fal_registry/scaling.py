@@ -46,9 +46,7 @@ RUNTIME_SETTINGS = frozenset(
 
 def settings_from_proto(requirements: registry_pb2.MachineRequirements) -> dict:
     """The fields the caller set, as a JSON-ready dict."""
-    return json_format.MessageToDict(
-        requirements, preserving_proto_field_name=True
-    )
+    return json_format.MessageToDict(requirements, preserving_proto_field_name=True)
 
 
 def settings_to_proto(settings: dict) -> registry_pb2.MachineRequirements:
@@ -59,5 +57,7 @@ def settings_to_proto(settings: dict) -> registry_pb2.MachineRequirements:
 
 def effective_settings(code: dict, overrides: dict) -> dict:
     """Defaults, overlaid with the code's values, overlaid with run-time ones."""
-    runtime = {key: value for key, value in overrides.items() if key in RUNTIME_SETTINGS}
+    runtime = {
+        key: value for key, value in overrides.items() if key in RUNTIME_SETTINGS
+    }
     return {**DEFAULTS, **code, **runtime}

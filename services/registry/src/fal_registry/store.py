@@ -84,9 +84,7 @@ class Store:
         with self._transaction() as session:
             self._ensure_owner(session, owner)
 
-    def create_key(
-        self, owner: str, scope: KeyScope, description: str = ""
-    ) -> NewKey:
+    def create_key(self, owner: str, scope: KeyScope, description: str = "") -> NewKey:
         """Make a key for ``owner``; the returned secret is stored nowhere."""
         key = make_key()
         with self._transaction() as session:
@@ -208,7 +206,9 @@ class Store:
         )
         return session.exec(query).first()
 
-    def _upsert_application(self, session: Session, draft: RevisionDraft) -> Application:
+    def _upsert_application(
+        self, session: Session, draft: RevisionDraft
+    ) -> Application:
         application = self._find_application(
             session, draft.owner, draft.environment_name, draft.application_name
         )

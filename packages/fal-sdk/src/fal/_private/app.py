@@ -145,17 +145,7 @@ class App:
     @classmethod
     def route_functions(cls) -> dict[RouteSignature, Callable[..., Any]]:
         """Every endpoint of the class, unbound, keyed by its signature."""
-        routes: dict[RouteSignature, Callable[..., Any]] = {}
-        seen: set[str] = set()
-        for klass in cls.__mro__:
-            for name, member in vars(klass).items():
-                if name in seen:
-                    continue
-                seen.add(name)
-                signature = getattr(member, ROUTE_ATTRIBUTE, None)
-                if isinstance(signature, RouteSignature):
-                    routes[signature] = member
-        return routes
+        return dict(_route_items(cls))
 
     def collect_routes(self) -> dict[RouteSignature, Callable[..., Any]]:
         """Every endpoint of this app, bound to the instance."""
@@ -193,10 +183,47 @@ class App:
 
 
 APP_OPTIONS = frozenset(
-    name
-    for name, value in vars(App).items()
-    if not name.startswith("_") and not callable(value) and name != "current_request"
-) - {"local_file_path"}
+    {
+        "requirements",
+        "local_python_modules",
+        "machine_type",
+        "num_gpus",
+        "regions",
+        "host_kwargs",
+        "app_name",
+        "app_auth",
+        "app_files",
+        "app_files_ignore",
+        "app_files_context_dir",
+        "request_timeout",
+        "startup_timeout",
+        "min_concurrency",
+        "max_concurrency",
+        "concurrency_buffer",
+        "concurrency_buffer_perc",
+        "scaling_delay",
+        "max_multiplexing",
+        "kind",
+        "image",
+        "skip_retry_conditions",
+        "termination_grace_period_seconds",
+    }
+)
+
+
+def _route_items(cls: type) -> list[tuple[RouteSignature, Callable[..., Any]]]:
+    """Endpoint methods of ``cls`` and its bases; a subclass's override wins."""
+    items: list[tuple[RouteSignature, Callable[..., Any]]] = []
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        for name, member in vars(klass).items():
+            if name in seen:
+                continue
+            seen.add(name)
+            signature = getattr(member, ROUTE_ATTRIBUTE, None)
+            if isinstance(signature, RouteSignature):
+                items.append((signature, member))
+    return items
 
 
 def _apply_class_option(cls: type[App], name: str, value: Any) -> None:
@@ -229,7 +256,7 @@ def _validate_app_class(cls: type[App]) -> None:
 def _validate_routes(cls: type[App]) -> None:
     paths: dict[str, str] = {}
     health_checks: list[str] = []
-    for signature, function in cls.route_functions().items():
+    for signature, function in _route_items(cls):
         name = getattr(function, "__name__", repr(function))
         if signature.path in paths:
             raise ValueError(

@@ -1,0 +1,182 @@
+"""The scheduler's NATS side: build requests and app events.
+
+Wire format (see docs/internals.md, "NATS"): JSON on core NATS subjects.
+``fal.scheduler.build`` is answered at once with the env_key and the build
+runs in the background, publishing ``fal.build.<id>.log`` lines and one
+``fal.build.<id>.done``. ``fal.apps.deployed`` and ``fal.apps.deleted``
+drop cached resolutions and drain runners of replaced or deleted revisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from fal_scheduler.environments import EnvironmentBuilder
+from fal_scheduler.errors import EnvironmentBuildError
+from fal_scheduler.metrics import SchedulerMetrics
+from fal_scheduler.pools import RunnerPools
+
+__all__ = [
+    "BUILD_SUBJECT",
+    "DELETED_SUBJECT",
+    "DEPLOYED_SUBJECT",
+    "EventResponder",
+    "parse_build_request",
+]
+
+logger = logging.getLogger(__name__)
+
+BUILD_SUBJECT = "fal.scheduler.build"
+DEPLOYED_SUBJECT = "fal.apps.deployed"
+DELETED_SUBJECT = "fal.apps.deleted"
+# Several schedulers share build requests; each build is answered once.
+_BUILD_QUEUE_GROUP = "fal-scheduler-builds"
+
+
+def parse_build_request(data: bytes) -> tuple[str, list[list[str]], str]:
+    """Decode a build request into ``(build_id, requirements, python_version)``."""
+    payload = json.loads(data)
+    if not isinstance(payload, dict):
+        raise ValueError("a build request must be a JSON object")
+    build_id = payload.get("build_id")
+    if not isinstance(build_id, str) or not build_id or "." in build_id:
+        raise ValueError(f"build_id {build_id!r} must be a non-empty token")
+    requirements = payload.get("requirements") or []
+    if not isinstance(requirements, list) or not all(
+        isinstance(step, list) and all(isinstance(p, str) for p in step)
+        for step in requirements
+    ):
+        raise ValueError("requirements must be a list of lists of strings")
+    python_version = payload.get("python_version") or ""
+    if not isinstance(python_version, str):
+        raise ValueError("python_version must be a string like '3.11'")
+    return build_id, requirements, python_version
+
+
+def _encode(payload: dict[str, Any]) -> bytes:
+    return json.dumps(payload).encode()
+
+
+class EventResponder:
+    """Subscribes this scheduler to its NATS subjects."""
+
+    def __init__(
+        self,
+        builder: EnvironmentBuilder,
+        pools: RunnerPools,
+        forget: Callable[[str, str | None], None],
+        metrics: SchedulerMetrics,
+    ) -> None:
+        self.builder = builder
+        self.pools = pools
+        self.forget = forget
+        self.metrics = metrics
+        self._nats: NatsClient | None = None
+        self._builds: set[asyncio.Task[None]] = set()
+
+    async def start(self, nats_url: str) -> None:
+        self._nats = await nats.connect(nats_url, name="fal-scheduler")
+        await self._nats.subscribe(
+            BUILD_SUBJECT, queue=_BUILD_QUEUE_GROUP, cb=self._on_build
+        )
+        await self._nats.subscribe(DEPLOYED_SUBJECT, cb=self._on_deployed)
+        await self._nats.subscribe(DELETED_SUBJECT, cb=self._on_deleted)
+        await self._nats.flush()
+        logger.info("Listening for builds and app events on %s", nats_url)
+
+    async def close(self) -> None:
+        for task in list(self._builds):
+            task.cancel()
+        await asyncio.gather(*self._builds, return_exceptions=True)
+        if self._nats is not None:
+            await self._nats.drain()
+
+    async def _on_build(self, msg: Msg) -> None:
+        try:
+            build_id, requirements, python_version = parse_build_request(msg.data)
+            env_key = self.builder.env_key(requirements, python_version)
+        except (ValueError, EnvironmentBuildError) as error:
+            await msg.respond(_encode({"accepted": False, "error": str(error)}))
+            return
+        await msg.respond(_encode({"accepted": True, "env_key": env_key}))
+        task = asyncio.create_task(self._build(build_id, requirements, python_version))
+        self._builds.add(task)
+        task.add_done_callback(self._builds.discard)
+
+    async def _build(
+        self, build_id: str, requirements: list[list[str]], python_version: str
+    ) -> None:
+        assert self._nats is not None
+        client = self._nats
+        log_subject = f"fal.build.{build_id}.log"
+
+        async def publish_log(message: str, level: str) -> None:
+            timestamp = datetime.now(UTC).isoformat()
+            payload = {"message": message, "level": level, "timestamp": timestamp}
+            await client.publish(log_subject, _encode(payload))
+
+        try:
+            built = await self.builder.ensure(requirements, python_version, publish_log)
+        except EnvironmentBuildError as error:
+            self.metrics.environment_builds.labels("failed").inc()
+            logger.info("Build %s failed: %s", build_id, error)
+            done: dict[str, Any] = {"ok": False, "error": str(error)}
+        except Exception as error:
+            self.metrics.environment_builds.labels("failed").inc()
+            logger.exception("Build %s failed unexpectedly", build_id)
+            done = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        else:
+            self.metrics.environment_builds.labels("ok").inc()
+            done = {"ok": True, "env_key": built.env_key}
+        await client.publish(f"fal.build.{build_id}.done", _encode(done))
+        await client.flush()
+
+    async def _on_deployed(self, msg: Msg) -> None:
+        event = _decode_event(msg)
+        if event is None:
+            return
+        owner, alias = event["owner"], event["alias"]
+        self.forget(owner, None)
+        revision = event.get("revision") or None
+        self.pools.retire(owner, _aliases(event), keep_revision=revision)
+        logger.info("App %s/%s deployed revision %s", owner, alias, revision)
+
+    async def _on_deleted(self, msg: Msg) -> None:
+        event = _decode_event(msg)
+        if event is None:
+            return
+        self.forget(event["owner"], None)
+        self.pools.retire(event["owner"], _aliases(event))
+        logger.info("App %s/%s deleted", event["owner"], event["alias"])
+
+
+def _decode_event(msg: Msg) -> dict[str, Any] | None:
+    try:
+        event = json.loads(msg.data)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict) or not all(
+        isinstance(event.get(name), str) for name in ("owner", "alias")
+    ):
+        logger.warning("Ignoring malformed event on %s", msg.subject)
+        return None
+    return event
+
+
+def _aliases(event: dict[str, Any]) -> list[str]:
+    """The full aliases an event may name: ``x`` or ``x--<environment>``."""
+    alias = event["alias"]
+    environment = event.get("environment_name") or "main"
+    aliases = [alias]
+    if environment != "main" and "--" not in alias:
+        aliases.append(f"{alias}--{environment}")
+    return aliases
