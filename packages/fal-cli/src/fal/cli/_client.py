@@ -33,6 +33,6 @@ def load_app(
 
 def connect() -> Any:
     """Open a connection to the registry named by the environment or profile."""
-    from fal.sdk import FalServerlessClient, get_credentials, get_default_host
+    from fal.sdk import FalServerlessClient, get_credentials, get_grpc_host
 
-    return FalServerlessClient(get_default_host(), get_credentials()).connect()
+    return FalServerlessClient(get_grpc_host(), get_credentials()).connect()

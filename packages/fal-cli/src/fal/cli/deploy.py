@@ -71,7 +71,7 @@ def register(
     return {
         "app_name": final.result.alias,
         "owner": final.result.owner,
-        "revision": final.result.revision,
+        "revision": final.result.application_id,
         "environment": final.result.environment_name or "main",
         "endpoints": list(loaded.endpoints),
         "urls": {
@@ -92,18 +92,20 @@ def _register_stream(
     environment: str | None,
     ephemeral: bool,
 ) -> Iterator[Any]:
-    from fal.api.deploy import register_app
+    from fal.api import build_register_request
+    from fal.sdk import DeploymentStrategy
 
-    yield from register_app(
-        connection,
+    request = build_register_request(
         loaded.function,
         application_name=loaded.app_name,
         auth_mode=loaded.app_auth,
-        deployment_strategy=strategy,
-        reset_scale=reset_scale,
         environment_name=environment,
+        deployment_strategy=DeploymentStrategy(strategy),
+        reset_scale=reset_scale,
         ephemeral=ephemeral,
+        source_code=loaded.source_code,
     )
+    yield from connection.register(request)
 
 
 def _print_urls(result: dict[str, Any]) -> None:

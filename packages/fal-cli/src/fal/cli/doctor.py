@@ -33,7 +33,7 @@ def handle(args: argparse.Namespace) -> int:
 
 def collect() -> dict[str, str]:
     from fal.config import Config
-    from fal.sdk import get_default_host, get_default_run_url
+    from fal.sdk import get_grpc_host, get_run_url
 
     report = {"python": platform.python_version()}
     for name in PACKAGES:
@@ -43,8 +43,8 @@ def collect() -> dict[str, str]:
             report[name] = "not installed"
     config = Config()
     report["config profile"] = config.profile or "(none)"
-    report["registry address"] = get_default_host()
-    report["run url"] = get_default_run_url()
+    report["registry address"] = get_grpc_host()
+    report["run url"] = get_run_url()
     report["registry"] = _whoami()
     return report
 

@@ -276,5 +276,7 @@ def _validate_routes(cls: type[App]) -> None:
 
 def default_app_name(cls: type) -> str:
     """The app name a class deploys as when it sets none: kebab-cased."""
-    words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", cls.__name__)
+    words = re.sub(
+        r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", cls.__name__
+    )
     return words.replace("_", "-").lower()

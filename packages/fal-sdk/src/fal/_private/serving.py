@@ -120,21 +120,35 @@ def _add_endpoint(
 
     hints = typing.get_type_hints(function)
     handler = _endpoint_handler(app_class, function, hints)
-    methods = ["GET", "POST"] if signature.health_check else ["POST"]
+    # The platform probes a health-check endpoint with GET; callers POST.
+    methods = ["POST", "GET"] if signature.health_check else ["POST"]
     name = getattr(function, "__name__", signature.path)
+    for method in methods:
+        _add_route(server, signature.path, handler, method, name, hints.get("return"))
+
+
+def _add_route(
+    server: FastAPI,
+    path: str,
+    handler: Callable[..., Any],
+    method: str,
+    name: str,
+    response_model: Any,
+) -> None:
+    route_name = name if method == "POST" else f"{name}_{method.lower()}"
     try:
         server.add_api_route(
-            signature.path,
+            path,
             handler,
-            methods=methods,
-            name=name,
-            response_model=hints.get("return"),
+            methods=[method],
+            name=route_name,
+            response_model=response_model,
         )
     except FastAPIError:
         # The return annotation is not something pydantic can describe (a
         # Response subclass, say); serve the endpoint without a schema.
         server.add_api_route(
-            signature.path, handler, methods=methods, name=name, response_model=None
+            path, handler, methods=[method], name=route_name, response_model=None
         )
 
 
@@ -194,8 +208,8 @@ def _body_binding(
     fields: dict[str, Any] = {}
     for parameter in parameters:
         annotation = hints.get(parameter.name, Any)
-        default = ... if parameter.default is inspect.Parameter.empty else (
-            parameter.default
+        default = (
+            ... if parameter.default is inspect.Parameter.empty else (parameter.default)
         )
         fields[parameter.name] = (annotation, default)
     model_name = f"{app_class.__name__}_{function.__name__}_Input"
@@ -208,7 +222,9 @@ def _is_model(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, pydantic.BaseModel)
 
 
-def _handler_signature(body_model: type[pydantic.BaseModel] | None) -> inspect.Signature:
+def _handler_signature(
+    body_model: type[pydantic.BaseModel] | None,
+) -> inspect.Signature:
     if body_model is None:
         return inspect.Signature([])
     parameter = inspect.Parameter(

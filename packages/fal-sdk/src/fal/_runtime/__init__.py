@@ -138,7 +138,8 @@ async def _serve(args: argparse.Namespace) -> None:
     _server = uvicorn.Server(config)
     # uvicorn re-raises the signal it caught once it is done; a handler of
     # our own keeps that from killing the process before teardown.
-    signal.signal(signal.SIGTERM, _request_drain)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _request_drain)
     logger.info("Serving %s on %s:%d", type(instance).__name__, args.host, args.port)
     try:
         await _server.serve()

@@ -6,7 +6,8 @@ Every error derives from one root::
     ├── AppLoadError            an app file could not be loaded
     ├── ConfigError             the client configuration is unusable
     │   └── ProfileNotFoundError
-    ├── CredentialsError        no key, or a malformed one
+    ├── CredentialsError        a malformed key
+    │   └── MissingCredentialsError
     ├── AppClientError          an app answered an HTTP call with an error
     └── RemoteError             the control plane refused a call (gRPC)
         ├── NotFoundError
@@ -29,6 +30,7 @@ __all__ = [
     "CredentialsError",
     "FalServerlessException",
     "InvalidArgumentError",
+    "MissingCredentialsError",
     "NotFoundError",
     "PermissionDeniedError",
     "ProfileNotFoundError",
@@ -56,6 +58,10 @@ class ProfileNotFoundError(ConfigError):
 
 class CredentialsError(FalServerlessException):
     """No API key was found, or the key found is malformed."""
+
+
+class MissingCredentialsError(CredentialsError):
+    """No API key is configured anywhere the SDK looks."""
 
 
 class RemoteError(FalServerlessException):

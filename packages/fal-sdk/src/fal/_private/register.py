@@ -1,0 +1,140 @@
+"""Build the registry's RegisterApplicationRequest from an App class."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from fal_proto import registry_pb2
+
+from fal._private.app import AUTH_MODES, App, default_app_name
+from fal._private.models import DeploymentStrategy
+from fal._private.serialization import SERIALIZATION_METHOD, serialize_app
+
+_PROTO_STRATEGIES = {
+    DeploymentStrategy.ROLLING: registry_pb2.DEPLOYMENT_STRATEGY_ROLLING,
+    DeploymentStrategy.RECREATE: registry_pb2.DEPLOYMENT_STRATEGY_RECREATE,
+}
+
+# MachineRequirements fields copied from the App class attribute of the same
+# name when it is set.
+_SCALING_ATTRIBUTES = (
+    "num_gpus",
+    "max_concurrency",
+    "max_multiplexing",
+    "min_concurrency",
+    "concurrency_buffer",
+    "concurrency_buffer_perc",
+    "scaling_delay",
+    "request_timeout",
+    "startup_timeout",
+)
+
+
+def build_register_request(
+    app_class: type[App],
+    *,
+    application_name: str | None = None,
+    auth_mode: str | None = None,
+    environment_name: str | None = None,
+    deployment_strategy: DeploymentStrategy = DeploymentStrategy.ROLLING,
+    scale: bool = True,
+    private_logs: bool = False,
+    ephemeral: bool = False,
+    reset_scale: bool = False,
+    source_code: str | None = None,
+) -> registry_pb2.RegisterApplicationRequest:
+    """Everything the registry needs to deploy ``app_class``.
+
+    ``application_name`` defaults to the class's ``app_name``, then to its
+    name in kebab case; ``auth_mode`` to its ``app_auth`` (empty: private).
+    """
+    auth_mode = auth_mode or app_class.app_auth or ""
+    if auth_mode and auth_mode not in AUTH_MODES:
+        raise ValueError(
+            f"auth_mode is {auth_mode!r}; use one of {', '.join(AUTH_MODES)}."
+        )
+    request = registry_pb2.RegisterApplicationRequest(
+        application_name=(
+            application_name or app_class.app_name or default_app_name(app_class)
+        ),
+        auth_mode=auth_mode,
+        serialized_function=serialize_app(app_class),
+        serialization_method=SERIALIZATION_METHOD,
+        requirements=[
+            registry_pb2.RequirementStep(packages=step)
+            for step in requirement_steps(app_class.requirements)
+        ],
+        python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
+        machine_requirements=machine_requirements(app_class),
+        metadata_json=json.dumps({"openapi": app_class.openapi()}),
+        deployment_strategy=_PROTO_STRATEGIES[deployment_strategy],
+        scale=scale,
+        private_logs=private_logs,
+        environment_name=environment_name or "",
+        skip_retry_conditions=list(app_class.skip_retry_conditions or []),
+        endpoints=app_class.get_endpoints(),
+        source_code=source_code or "",
+        ephemeral=ephemeral,
+        reset_scale=reset_scale,
+    )
+    if app_class.termination_grace_period_seconds is not None:
+        request.termination_grace_period_seconds = (
+            app_class.termination_grace_period_seconds
+        )
+    _set_health_check(request, app_class)
+    return request
+
+
+def requirement_steps(requirements: Any) -> list[list[str]]:
+    """Install steps: a flat list is one step, a list of lists several."""
+    if not requirements:
+        return []
+    if all(isinstance(item, str) for item in requirements):
+        return [list(requirements)]
+    if all(isinstance(item, list | tuple) for item in requirements):
+        steps = [list(step) for step in requirements if step]
+        if all(isinstance(package, str) for step in steps for package in step):
+            return steps
+    raise TypeError(
+        "requirements must be a list of package specifiers or a list of such "
+        f"lists (one per install step), not {requirements!r}."
+    )
+
+
+def machine_requirements(app_class: type[App]) -> registry_pb2.MachineRequirements:
+    """The scaling and placement settings an App class declares."""
+    machine_types = app_class.machine_type
+    if isinstance(machine_types, str):
+        machine_types = [machine_types]
+    requirements = registry_pb2.MachineRequirements(
+        machine_types=list(machine_types),
+        valid_regions=list(app_class.regions or []),
+    )
+    for name in _SCALING_ATTRIBUTES:
+        value = getattr(app_class, name)
+        if value is not None:
+            setattr(requirements, name, int(value))
+    keep_alive = app_class.host_kwargs.get("keep_alive")
+    if keep_alive is not None:
+        requirements.keep_alive = int(keep_alive)
+    return requirements
+
+
+def _set_health_check(
+    request: registry_pb2.RegisterApplicationRequest, app_class: type[App]
+) -> None:
+    config = app_class.get_health_check_config()
+    if config is None:
+        return
+    message = request.health_check_config
+    message.path = config.path
+    if config.start_period_seconds is not None:
+        message.start_period_seconds = config.start_period_seconds
+    if config.timeout_seconds is not None:
+        message.timeout_seconds = config.timeout_seconds
+    if config.failure_threshold is not None:
+        message.failure_threshold = config.failure_threshold
+    if config.call_regularly is not None:
+        message.call_regularly = config.call_regularly

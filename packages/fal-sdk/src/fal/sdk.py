@@ -1,0 +1,67 @@
+"""The control plane client: credentials, connections and their data types."""
+
+from fal._private.client import (
+    FalServerlessClient,
+    FalServerlessConnection,
+    translate_rpc_error,
+)
+from fal._private.credentials import (
+    Credentials,
+    FalServerlessKeyCredentials,
+    get_credentials,
+)
+from fal._private.models import (
+    AliasInfo,
+    ApplicationHealthCheckConfig,
+    ApplicationInfo,
+    DeploymentStrategy,
+    EnvironmentInfo,
+    HealthCheck,
+    KeyScope,
+    Log,
+    MachineRequirements,
+    RegisterApplicationResult,
+    RegisterApplicationResultType,
+    ReplaceState,
+    RunnerInfo,
+    RunnerState,
+    ServerlessSecret,
+    ServiceURLs,
+    UserKeyInfo,
+    WhoAmIInfo,
+    construct_alias,
+    deconstruct_alias,
+)
+from fal._private.settings import get_grpc_host, get_run_url, use_plaintext
+
+__all__ = [
+    "AliasInfo",
+    "ApplicationHealthCheckConfig",
+    "ApplicationInfo",
+    "Credentials",
+    "DeploymentStrategy",
+    "EnvironmentInfo",
+    "FalServerlessClient",
+    "FalServerlessConnection",
+    "FalServerlessKeyCredentials",
+    "HealthCheck",
+    "KeyScope",
+    "Log",
+    "MachineRequirements",
+    "RegisterApplicationResult",
+    "RegisterApplicationResultType",
+    "ReplaceState",
+    "RunnerInfo",
+    "RunnerState",
+    "ServerlessSecret",
+    "ServiceURLs",
+    "UserKeyInfo",
+    "WhoAmIInfo",
+    "construct_alias",
+    "deconstruct_alias",
+    "get_credentials",
+    "get_grpc_host",
+    "get_run_url",
+    "translate_rpc_error",
+    "use_plaintext",
+]

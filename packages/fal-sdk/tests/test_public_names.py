@@ -1,0 +1,84 @@
+"""The public surface of the SDK is pinned here; change it on purpose."""
+
+import fal
+import fal.api
+import fal.app
+import fal.apps
+import fal.config
+import fal.exceptions
+import fal.sdk
+import fal.utils
+
+
+def test_import_fal_exports_pinned_names() -> None:
+    assert sorted(fal.__all__) == [
+        "App",
+        "FalServerlessKeyCredentials",
+        "HealthCheck",
+        "cached",
+        "endpoint",
+    ]
+    for name in fal.__all__:
+        assert getattr(fal, name) is not None
+
+
+def test_import_public_modules_exports_pinned_names() -> None:
+    expected = {
+        fal.app: {
+            "App",
+            "AppClientError",
+            "RequestContext",
+            "RouteSignature",
+            "build_fastapi_app",
+            "endpoint",
+        },
+        fal.apps: {"run"},
+        fal.config: {"Config"},
+        fal.utils: {"LoadedFunction", "load_function_from"},
+        fal.api: {"build_register_request", "serialize_app"},
+    }
+    for module, names in expected.items():
+        assert set(module.__all__) == names, module.__name__
+        for name in names:
+            assert hasattr(module, name), f"{module.__name__}.{name}"
+
+
+def test_import_sdk_exports_reference_types() -> None:
+    for name in (
+        "AliasInfo",
+        "ApplicationHealthCheckConfig",
+        "ApplicationInfo",
+        "DeploymentStrategy",
+        "EnvironmentInfo",
+        "FalServerlessClient",
+        "FalServerlessConnection",
+        "FalServerlessKeyCredentials",
+        "HealthCheck",
+        "KeyScope",
+        "MachineRequirements",
+        "RegisterApplicationResult",
+        "ReplaceState",
+        "RunnerInfo",
+        "RunnerState",
+        "ServerlessSecret",
+        "ServiceURLs",
+        "UserKeyInfo",
+        "construct_alias",
+        "deconstruct_alias",
+        "get_credentials",
+    ):
+        assert name in fal.sdk.__all__
+        assert hasattr(fal.sdk, name)
+
+
+def test_import_exceptions_share_one_root() -> None:
+    for name in fal.exceptions.__all__:
+        error = getattr(fal.exceptions, name)
+        assert issubclass(error, fal.exceptions.FalServerlessException)
+
+
+def test_import_top_level_reexports_same_objects() -> None:
+    assert fal.App is fal.app.App
+    assert fal.endpoint is fal.app.endpoint
+    assert fal.HealthCheck is fal.sdk.HealthCheck
+    assert fal.FalServerlessKeyCredentials is fal.sdk.FalServerlessKeyCredentials
