@@ -45,7 +45,7 @@ def _registered_names(platform: RunningPlatform) -> list[str]:
     [
         ("x = 1\n", "", "no fal.App"),
         ("import fal\n\nclass A(fal.App):\n    pass\n", "::Missing", "Missing"),
-        ("def broken(:\n", "", "line 1"),
+        ("def broken(:\n", "", "py:1: syntax error"),
     ],
     ids=["no-app", "unknown-class", "syntax-error"],
 )
