@@ -22,3 +22,4 @@ class Settings:
     metrics_port: int | None = None
     build_ack_timeout: float = 10.0
     build_timeout: float = 1800.0
+    nats_connect_timeout: float = 10.0

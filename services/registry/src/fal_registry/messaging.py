@@ -25,7 +25,6 @@ logger = logging.getLogger(__name__)
 BUILD_SUBJECT = "fal.scheduler.build"
 DEPLOYED_SUBJECT = "fal.apps.deployed"
 DELETED_SUBJECT = "fal.apps.deleted"
-CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +76,10 @@ class Messaging:
         self.build_timeout = build_timeout
 
     @classmethod
-    async def connect(cls, url: str, **options: float) -> Messaging:
+    async def connect(
+        cls, url: str, connect_timeout: float = 10.0, **options: float
+    ) -> Messaging:
+        """Connect to ``url``, waiting up to ``connect_timeout`` for it."""
         try:
             client = await asyncio.wait_for(
                 nats.connect(
@@ -86,7 +88,7 @@ class Messaging:
                     connect_timeout=2,
                     max_reconnect_attempts=-1,
                 ),
-                timeout=CONNECT_TIMEOUT_SECONDS,
+                timeout=connect_timeout,
             )
         except (OSError, TimeoutError, nats.errors.Error) as error:
             raise Unavailable(f"Cannot reach NATS at {url}: {error!r}") from error
@@ -133,7 +135,11 @@ class Messaging:
         longer than ``build_timeout``.
         """
         # Subscribe first so no log line published right after the ack is lost.
-        subscription = await self._client.subscribe(f"fal.build.{build_id}.*")
+        try:
+            subscription = await self._client.subscribe(f"fal.build.{build_id}.*")
+        except nats.errors.Error as error:
+            message = f"NATS at {self.url} is unreachable: {error!r}"
+            raise Unavailable(message) from error
         try:
             await self._request_build(build_id, requirements, python_version)
             async for event in self._build_events(subscription):

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf import json_format
-
 from fal_proto import registry_pb2
+from google.protobuf import json_format
 
 DEFAULTS: dict[str, Any] = {
     "keep_alive": 60,

@@ -18,9 +18,9 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
 import grpc
+from fal_proto import registry_pb2, registry_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
-from fal_proto import registry_pb2, registry_pb2_grpc
 from fal_registry.auth import Authenticator, KeyScope
 from fal_registry.config import Settings
 from fal_registry.database import create_engine, mask_url, upgrade_schema
@@ -58,6 +58,13 @@ class RegistryServer:
 
     async def start(self) -> None:
         """Migrate the database, bootstrap, connect to NATS and listen."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
         settings = self.settings
         engine = create_engine(settings.database_url)
         await asyncio.to_thread(upgrade_schema, engine)
@@ -66,6 +73,7 @@ class RegistryServer:
 
         self._messaging = await Messaging.connect(
             settings.nats_url,
+            connect_timeout=settings.nats_connect_timeout,
             ack_timeout=settings.build_ack_timeout,
             build_timeout=settings.build_timeout,
         )
@@ -99,7 +107,8 @@ class RegistryServer:
             self._metrics_server[0].server_close()
         if self.store is not None:
             self.store.engine.dispose()
-        logger.info("Registry stopped")
+        if self.port is not None:
+            logger.info("Registry stopped")
 
     async def wait(self) -> None:
         if self._server is not None:

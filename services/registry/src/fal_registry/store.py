@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from fal_registry.auth import KeyScope, NewKey, make_key
 from fal_registry.errors import NotFound
@@ -73,9 +73,11 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[Session]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            with session.begin():
-                yield session
+        with (
+            Session(self.engine, expire_on_commit=False) as session,
+            session.begin(),
+        ):
+            yield session
 
     # Owners and keys
 
@@ -134,11 +136,11 @@ class Store:
         with self._transaction() as session:
             query = (
                 select(Alias, Application, Revision)
-                .join(Application, Alias.application_id == Application.id)  # type: ignore[arg-type]
-                .join(Revision, Alias.revision_id == Revision.id)  # type: ignore[arg-type]
+                .join(Application, col(Alias.application_id) == col(Application.id))
+                .join(Revision, col(Alias.revision_id) == col(Revision.id))
                 .where(Alias.owner == owner)
                 .where(Alias.environment_name == environment_name)
-                .order_by(Alias.name)  # type: ignore[arg-type]
+                .order_by(Alias.name)
             )
             if application_name:
                 query = query.where(Application.name == application_name)
