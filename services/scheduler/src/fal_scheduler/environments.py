@@ -23,7 +23,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -138,7 +138,9 @@ class EnvironmentBuilder:
             self._uv_binary = find_uv_bin()
         return self._uv_binary
 
-    def env_key(self, requirements: Sequence[Sequence[str]], python_version: str) -> str:
+    def env_key(
+        self, requirements: Sequence[Sequence[str]], python_version: str
+    ) -> str:
         """The content hash naming the environment of these inputs."""
         document = {
             "requirements": [list(step) for step in requirements],
@@ -179,7 +181,7 @@ class EnvironmentBuilder:
         return built
 
     @contextlib.asynccontextmanager
-    async def _file_lock(self, env_key: str):  # type: ignore[no-untyped-def]
+    async def _file_lock(self, env_key: str) -> AsyncIterator[None]:
         locks_dir = self.envs_dir / ".locks"
         locks_dir.mkdir(parents=True, exist_ok=True)
         handle = open(locks_dir / f"{env_key}.lock", "a+")  # noqa: SIM115
@@ -320,7 +322,7 @@ def _error_summary(output: list[str]) -> str:
     """The resolver's message: output from its first error line on."""
     for index, line in enumerate(output):
         stripped = line.lstrip()
-        if stripped.startswith(("error:", "×", "x ")):
+        if stripped.startswith(("error:", "\u00d7", "x ")):
             return "\n".join(output[index:])
     return "\n".join(output[-20:]) or "uv exited without output"
 

@@ -4,21 +4,27 @@ The gateway authenticates the caller by the app's auth mode, picks a slot
 from the revision's runner pool (waiting for a runner to start if needed)
 and forwards the body to the runner. The runner's status code, body and
 content type come back unchanged, with ``x-fal-request-id``.
+
+Known shortcoming: the runner's response is buffered whole before it is
+returned, so streaming endpoints (server-sent events) arrive at once at the
+end, and websockets are not routed at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import httpx
-from fal_proto import registry_pb2
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from fal_proto import registry_pb2
 from fal_scheduler.errors import (
     AppNotFoundError,
     InvalidKeyError,
@@ -30,7 +36,7 @@ from fal_scheduler.metrics import SchedulerMetrics
 from fal_scheduler.pools import RunnerPools
 from fal_scheduler.registry import RegistryClient
 
-__all__ = ["RESERVED_OWNERS", "GatewayError", "create_gateway"]
+__all__ = ["RESERVED_OWNERS", "GatewayConfig", "GatewayError", "create_gateway"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,10 +62,13 @@ _DROPPED_RESPONSE_HEADERS = frozenset(
 class GatewayError(Exception):
     """An error answered as ``{"detail": ...}`` with a status code."""
 
-    def __init__(self, status_code: int, detail: str) -> None:
+    def __init__(self, status_code: int, detail: str, known_app: bool = True) -> None:
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail
+        # Metrics label requests by app only for apps that exist, so that
+        # random URLs cannot grow the label set.
+        self.known_app = known_app
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,14 @@ def create_gateway(
 ) -> FastAPI:
     """The gateway's ASGI app; the caller owns the lifecycle of its parts."""
     config = config or GatewayConfig()
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     client = httpx.AsyncClient(timeout=None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await client.aclose()
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     forwarder = _Forwarder(registry, pools, metrics, config, client)
 
     @app.get("/health")
@@ -86,7 +101,9 @@ def create_gateway(
 
     @app.get("/metrics")
     async def prometheus_metrics() -> Response:
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+        return Response(
+            generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST
+        )
 
     @app.post("/{owner}/{alias}")
     async def run_root(owner: str, alias: str, request: Request) -> Response:
@@ -95,10 +112,6 @@ def create_gateway(
     @app.post("/{owner}/{alias}/{path:path}")
     async def run_path(owner: str, alias: str, path: str, request: Request) -> Response:
         return await forwarder.handle(owner, alias, path, request)
-
-    @app.on_event("shutdown")
-    async def close_client() -> None:
-        await client.aclose()
 
     return app
 
@@ -125,20 +138,25 @@ class _Forwarder:
     ) -> Response:
         request_id = request.headers.get(REQUEST_ID_HEADER) or str(uuid.uuid4())
         started = time.monotonic()
+        labels = (owner, alias)
         try:
             response = await self._run(owner, alias, "/" + path, request)
         except GatewayError as error:
             response = JSONResponse({"detail": error.detail}, error.status_code)
+            if not error.known_app:
+                labels = ("", "")
         response.headers[REQUEST_ID_HEADER] = request_id
-        self.metrics.requests.labels(owner, alias, str(response.status_code)).inc()
-        self.metrics.latency.labels(owner, alias).observe(time.monotonic() - started)
+        self.metrics.requests.labels(*labels, str(response.status_code)).inc()
+        self.metrics.latency.labels(*labels).observe(time.monotonic() - started)
         return response
 
     async def _run(
         self, owner: str, alias: str, path: str, request: Request
     ) -> Response:
         if owner in RESERVED_OWNERS:
-            raise GatewayError(404, f"Application '{owner}/{alias}' not found.")
+            raise GatewayError(
+                404, f"Application '{owner}/{alias}' not found.", known_app=False
+            )
         body = await _read_body(request, self.config.max_body_bytes)
         app = await self._resolve(owner, alias)
         await self._authorize(app, request)
@@ -174,7 +192,7 @@ class _Forwarder:
         try:
             return await self.registry.resolve(owner, alias)
         except AppNotFoundError as error:
-            raise GatewayError(404, str(error)) from error
+            raise GatewayError(404, str(error), known_app=False) from error
         except RegistryUnavailableError as error:
             raise GatewayError(503, str(error)) from error
 

@@ -179,8 +179,12 @@ class RunnerPool:
             )
             await self._backend.stop(runner.handle, self.settings.termination_grace)
 
-    async def close(self) -> None:
-        """Take no new requests, let in-flight ones finish, stop every runner."""
+    async def close(self, drain_timeout: float | None = None) -> None:
+        """Take no new requests, let in-flight ones finish, stop every runner.
+
+        In-flight requests get ``drain_timeout`` seconds (no limit when
+        None); their runners are stopped after that regardless.
+        """
         async with self._changed:
             self._closed = True
             self._changed.notify_all()
@@ -189,9 +193,13 @@ class RunnerPool:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
         async with self._changed:
-            await self._changed.wait_for(
-                lambda: all(not r.in_flight for r in self._runners)
-            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._changed.wait_for(
+                        lambda: all(not r.in_flight for r in self._runners)
+                    ),
+                    drain_timeout,
+                )
             runners, self._runners = self._runners, []
         for runner in runners:
             runner.draining = True
@@ -252,12 +260,11 @@ class RunnerPool:
             self._starting -= 1
             self._failures = 0
             self._last_error = None
-            if self._closed:
-                runner = None  # type: ignore[assignment]
-            else:
+            closed = self._closed
+            if not closed:
                 self._runners.append(runner)
             self._changed.notify_all()
-        if runner is None:
+        if closed:
             await self._backend.stop(handle, self.settings.termination_grace)
             return
         if self._on_runner_started is not None:
@@ -302,6 +309,7 @@ class RunnerPool:
             self._changed.notify_all()
 
     async def _stop_runner(self, runner: Runner, reason: str) -> None:
-        logger.info("Stopping runner %s of %s (%s)", runner.handle.runner_id,
-                    self.name, reason)
+        logger.info(
+            "Stopping runner %s of %s (%s)", runner.handle.runner_id, self.name, reason
+        )
         await self._backend.stop(runner.handle, self.settings.termination_grace)

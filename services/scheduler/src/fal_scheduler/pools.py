@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fal_proto import registry_pb2
-
 from fal_scheduler.environments import EnvironmentProvider
 from fal_scheduler.errors import EnvironmentBuildError, RunnerStartError
 from fal_scheduler.metrics import SchedulerMetrics
 from fal_scheduler.pool import PoolSettings, RunnerPool
 from fal_scheduler.runners import RunnerBackend, RunnerHandle, RunnerSpec
 
-__all__ = ["PoolDefaults", "RunnerPools", "RevisionKey"]
+__all__ = ["PoolDefaults", "RevisionKey", "RunnerPools"]
 
 logger = logging.getLogger(__name__)
 
@@ -116,14 +115,16 @@ class RunnerPools:
         active = sum(len(pool.runners) for pool in self._pools.values())
         self.metrics.runners_active.set(active)
 
-    async def close(self) -> None:
-        """Stop the reaper and every runner (in-flight requests finish first)."""
+    async def close(self, drain_timeout: float | None = None) -> None:
+        """Stop the reaper and every runner, in-flight requests given time."""
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reaper
         pools, self._pools = list(self._pools.values()), {}
-        await asyncio.gather(*(pool.close() for pool in pools), *self._closing)
+        await asyncio.gather(
+            *(pool.close(drain_timeout) for pool in pools), *self._closing
+        )
 
     async def _reap_forever(self) -> None:
         while True:
@@ -191,6 +192,11 @@ class RunnerPools:
                 f"Serialization method {app.serialization_method!r} of "
                 f"{app.owner}/{app.alias} is not supported; use 'cloudpickle'."
             )
+        if not app.revision or "/" in app.revision or app.revision.startswith("."):
+            raise RunnerStartError(
+                f"Revision id {app.revision!r} of {app.owner}/{app.alias} cannot "
+                "name a payload file."
+            )
         self.payloads_dir.mkdir(parents=True, exist_ok=True)
         path = self.payloads_dir / app.revision
         if not path.exists():
@@ -200,5 +206,7 @@ class RunnerPools:
         return path
 
 
-def _field(message: registry_pb2.MachineRequirements, name: str, default: float) -> float:
+def _field(
+    message: registry_pb2.MachineRequirements, name: str, default: float
+) -> float:
     return float(getattr(message, name)) if message.HasField(name) else default

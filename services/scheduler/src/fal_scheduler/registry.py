@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 
 import grpc
-from fal_proto import registry_pb2, registry_pb2_grpc
 
+from fal_proto import registry_pb2, registry_pb2_grpc
 from fal_scheduler.errors import (
     AppNotFoundError,
     InvalidKeyError,
@@ -86,9 +86,7 @@ class RegistryClient:
         cached = self._identities.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
-        request = registry_pb2.AuthenticateRequest(
-            key_id=key_id, key_secret=key_secret
-        )
+        request = registry_pb2.AuthenticateRequest(key_id=key_id, key_secret=key_secret)
         try:
             response = await self._stub.Authenticate(
                 request, metadata=self._metadata, timeout=self._timeout

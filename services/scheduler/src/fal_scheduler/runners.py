@@ -134,7 +134,14 @@ class LocalProcessBackend:
         """SIGTERM, wait up to ``grace`` seconds, then SIGKILL the group."""
         assert isinstance(runner, LocalRunner)
         async with runner._stopping:
+            was_running = not runner.exited
             await _terminate(runner.process, grace)
+            if was_running:
+                logger.info(
+                    "Runner %s stopped (exit code %s)",
+                    runner.runner_id,
+                    runner.process.returncode,
+                )
         self._runners.pop(runner.runner_id, None)
         runner.status_file.unlink(missing_ok=True)
 
@@ -194,7 +201,7 @@ class LocalProcessBackend:
             interval = min(interval * 1.5, _MAX_POLL_INTERVAL)
         raise RunnerStartError(
             f"Runner {runner.runner_id} did not become ready within "
-            f"{timeout:g} s (startup_timeout); see {runner.log_file}."
+            f"{timeout:g} s (startup_timeout); see {runner.log_file}"
         )
 
     async def _healthy(self, runner: LocalRunner) -> bool:
@@ -213,7 +220,7 @@ def _exit_error(runner: LocalRunner) -> RunnerStartError:
         )
     return RunnerStartError(
         f"Runner {runner.runner_id} exited with code {runner.process.returncode} "
-        f"before it was ready; see {runner.log_file}."
+        f"before it was ready; see {runner.log_file}"
     )
 
 
@@ -243,5 +250,3 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-

@@ -1,0 +1,130 @@
+"""Environment builds with the real uv, from this machine's package indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fal_scheduler.environments import EnvironmentBuilder, FalSource, find_fal_sources
+from fal_scheduler.errors import EnvironmentBuildError
+from fal_scheduler.pipconfig import IndexSettings
+
+PY = "3.11"
+
+
+def make_builder(home: Path) -> EnvironmentBuilder:
+    return EnvironmentBuilder(home, IndexSettings.from_pip(), fal_sources=[])
+
+
+def count_uv_calls(builder: EnvironmentBuilder) -> list[list[str]]:
+    calls: list[list[str]] = []
+    run = builder._run
+
+    async def counting(command, on_log):  # type: ignore[no-untyped-def]
+        calls.append(command)
+        return await run(command, on_log)
+
+    builder._run = counting  # type: ignore[method-assign]
+    return calls
+
+
+def leftovers(home: Path) -> list[str]:
+    return [p.name for p in (home / "envs").iterdir() if p.name != ".locks"]
+
+
+def pip_list(python: Path) -> str:
+    return subprocess.run(
+        [str(python), "-c", "import six; print(six.__version__)"],
+        capture_output=True, text=True, check=False,
+    ).stdout  # fmt: skip
+
+
+async def test_build_empty_requirements_creates_python(tmp_path: Path) -> None:
+    builder = make_builder(tmp_path)
+    lines: list[str] = []
+
+    async def on_log(message: str, level: str) -> None:
+        lines.append(message)
+
+    built = await builder.ensure([], PY, on_log)
+
+    assert built.path == tmp_path / "envs" / built.env_key
+    assert built.python.exists()
+    assert len(built.env_key) == 24
+    assert any("Creating" in line for line in lines)
+    assert leftovers(tmp_path) == [built.env_key]
+
+
+async def test_build_installs_requirement_then_cache_hit_without_uv(
+    tmp_path: Path,
+) -> None:
+    builder = make_builder(tmp_path)
+    calls = count_uv_calls(builder)
+
+    first = await builder.ensure([["six"]], PY)
+    uv_calls_of_first_build = len(calls)
+    again = await make_builder(tmp_path).ensure([["six"]], PY)
+    second = await builder.ensure([["six"]], PY)
+
+    assert pip_list(first.python).strip()
+    assert uv_calls_of_first_build == 2  # venv + step 1
+    assert len(calls) == uv_calls_of_first_build
+    assert again == first == second
+
+
+async def test_failed_step_names_step_and_leaves_nothing(tmp_path: Path) -> None:
+    builder = make_builder(tmp_path)
+
+    with pytest.raises(EnvironmentBuildError) as caught:
+        await builder.ensure([["six"], ["fal-no-such-package-xyz"]], PY)
+
+    message = str(caught.value)
+    assert "step 2" in message
+    assert "fal-no-such-package-xyz" in message
+    assert leftovers(tmp_path) == []
+
+
+async def test_concurrent_builds_of_one_key_build_once(tmp_path: Path) -> None:
+    builder = make_builder(tmp_path)
+    other_process = make_builder(tmp_path)  # own asyncio locks: file lock only
+    calls = count_uv_calls(builder)
+    other_calls = count_uv_calls(other_process)
+
+    results = await asyncio.gather(
+        builder.ensure([["six"]], PY),
+        builder.ensure([["six"]], PY),
+        other_process.ensure([["six"]], PY),
+    )
+
+    assert len({r.path for r in results}) == 1
+    assert len(calls) + len(other_calls) == 2  # one venv, one install
+
+
+def test_env_key_depends_on_inputs(tmp_path: Path) -> None:
+    builder = make_builder(tmp_path)
+    sdk = EnvironmentBuilder(
+        tmp_path, IndexSettings(), [FalSource("fal-sdk", "fal-sdk==1.0")]
+    )
+
+    key = builder.env_key([["six"]], "3.11")
+
+    assert key == builder.env_key([["six"]], "3.11.7")
+    assert key != builder.env_key([["six"], []], "3.11")
+    assert key != builder.env_key([["six"]], "3.12")
+    assert key != sdk.env_key([["six"]], "3.11")
+
+
+def test_find_fal_sources_uses_workspace_checkouts() -> None:
+    sources = {source.name: source for source in find_fal_sources()}
+
+    assert sources["fal-sdk"].editable
+    assert Path(sources["fal-sdk"].requirement, "pyproject.toml").exists()
+    assert "fal-proto" in sources
+
+
+def test_invalid_python_version_is_rejected(tmp_path: Path) -> None:
+    with pytest.raises(EnvironmentBuildError, match=r"major\.minor"):
+        make_builder(tmp_path).env_key([], "three")
