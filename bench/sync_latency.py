@@ -54,7 +54,9 @@ def time_requests(client: httpx.Client, url: str, count: int) -> list[float]:
 
 def start_direct_runner(home: Path) -> tuple[subprocess.Popen[bytes], str]:
     """Start a runner by hand from the environment and payload the platform built."""
-    env_dir = next(path for path in (home / "envs").iterdir() if (path / "bin").exists())
+    env_dir = next(
+        path for path in (home / "envs").iterdir() if (path / "bin").exists()
+    )
     payload = next((home / "payloads").iterdir())
     port = free_port()
     process = subprocess.Popen(

@@ -7,8 +7,9 @@
 
 from __future__ import annotations
 
-import fal
 from pydantic import BaseModel
+
+import fal
 
 
 class Greeting(BaseModel):

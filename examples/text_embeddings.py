@@ -11,14 +11,17 @@ it from disk with no network access. Deploy and call it:
 
 from __future__ import annotations
 
-import fal
 from pydantic import BaseModel, Field
+
+import fal
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 class EmbedRequest(BaseModel):
-    texts: list[str] = Field(min_length=1, max_length=256, description="Texts to embed.")
+    texts: list[str] = Field(
+        min_length=1, max_length=256, description="Texts to embed."
+    )
 
 
 class EmbedResponse(BaseModel):

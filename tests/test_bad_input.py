@@ -11,7 +11,7 @@ import pytest
 
 from fal_platform.testing import EXAMPLES, RunningPlatform
 
-FAILING_SETUP = '''
+FAILING_SETUP = """
 import fal
 
 
@@ -25,7 +25,7 @@ class Broken(fal.App, keep_alive=30):
     @fal.endpoint("/")
     def run(self, value: int) -> dict:
         return {"value": value}
-'''
+"""
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,11 @@ def _registered_names(platform: RunningPlatform) -> list[str]:
     ids=["no-app", "unknown-class", "syntax-error"],
 )
 def test_deploy_of_bad_file_fails_with_one_line_and_registers_nothing(
-    platform: RunningPlatform, tmp_path: Path, source: str, ref_suffix: str, expected: str
+    platform: RunningPlatform,
+    tmp_path: Path,
+    source: str,
+    ref_suffix: str,
+    expected: str,
 ) -> None:
     app_file = tmp_path / "bad_app.py"
     app_file.write_text(source)

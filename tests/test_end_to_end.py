@@ -10,7 +10,7 @@ import httpx
 
 from fal_platform.testing import EXAMPLES, processes_mentioning, start_platform
 
-CHANGED_HELLO = '''
+CHANGED_HELLO = """
 import fal
 from pydantic import BaseModel
 
@@ -26,7 +26,7 @@ class Hello(fal.App, keep_alive=30):
     @fal.endpoint("/")
     def greet(self, greeting: Greeting) -> dict:
         return {"message": f"Howdy, {greeting.name}!", "calls": 0}
-'''
+"""
 
 
 def test_deploy_call_redeploy_delete_and_stop_leaves_nothing(tmp_path: Path) -> None:
@@ -63,7 +63,9 @@ def test_deploy_call_redeploy_delete_and_stop_leaves_nothing(tmp_path: Path) -> 
         )
 
         listed = running.fal("apps", "list", "--json", check=True)
-        names = [app["application_id"] for app in json.loads(listed.stdout)["applications"]]
+        names = [
+            app["application_id"] for app in json.loads(listed.stdout)["applications"]
+        ]
         assert names == ["hello"]
 
         # Deleting the app makes its URL unknown.

@@ -1,9 +1,9 @@
 """``fal-platform``: run the whole platform on this machine.
 
-    fal-platform up [--detach]    start nats-server, registry, filestore, scheduler
-    fal-platform down             stop everything `up` started
-    fal-platform status           health of each part
-    fal-platform demo             up in a temporary home, deploy a real model, call it
+fal-platform up [--detach]    start nats-server, registry, filestore, scheduler
+fal-platform down             stop everything `up` started
+fal-platform status           health of each part
+fal-platform demo             up in a temporary home, deploy a real model, call it
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--owner", default=DEFAULT_OWNER, help="owner of the admin key")
     for name, port in DEFAULT_PORTS.items():
         up.add_argument(
-            f"--{name}-port", type=int, default=port, help=f"0 picks a free port"
+            f"--{name}-port", type=int, default=port, help="0 picks a free port"
         )
     up.set_defaults(handler=_up)
 
@@ -107,7 +107,10 @@ def _up(args: argparse.Namespace) -> int:
         endpoints = platform.start()
     _print_endpoints(endpoints)
     if args.detach:
-        console.print(f"Running in the background; stop with 'fal-platform down --home {args.home}'.")
+        console.print(
+            "Running in the background; stop with "
+            f"'fal-platform down --home {args.home}'."
+        )
         return 0
 
     stop_requested = False
@@ -151,7 +154,9 @@ def _status(args: argparse.Namespace) -> int:
         "scheduler": endpoints.gateway_url,
     }
     for name, ok in states.items():
-        table.add_row(name, addresses[name], "[green]yes[/green]" if ok else "[red]no[/red]")
+        table.add_row(
+            name, addresses[name], "[green]yes[/green]" if ok else "[red]no[/red]"
+        )
     Console().print(table)
     return 0 if all(states.values()) else 1
 

@@ -21,7 +21,7 @@ from rich.console import Console
 
 from fal_platform.platform import Endpoints, LocalPlatform, PlatformError, Ports
 
-console = Console()
+console = Console(soft_wrap=True)
 
 SENTENCES = [
     "A man is eating a piece of bread.",
@@ -43,7 +43,9 @@ def find_example(name: str) -> Path:
     for candidate in candidates:
         if candidate.exists():
             return candidate
-    raise PlatformError(f"examples/{name} was not found; run the demo from the repository.")
+    raise PlatformError(
+        f"examples/{name} was not found; run the demo from the repository."
+    )
 
 
 def run_demo(app_file: Path | None = None) -> int:
@@ -70,7 +72,9 @@ def _journey(app_file: Path, endpoints: Endpoints, config: Path, key: str) -> in
     env = {**os.environ, "FAL_CONFIG_PATH": str(config), "FAL_PROFILE": "local"}
 
     console.rule(f"2. fal deploy {app_file.name}")
-    console.print("The first deploy builds the app's environment with uv; later ones reuse it.")
+    console.print(
+        "The first deploy builds the app's environment with uv; later ones reuse it."
+    )
     started = time.monotonic()
     deployed = subprocess.run(
         [sys.executable, "-m", "fal.cli", "deploy", str(app_file), "--json"],
@@ -83,11 +87,15 @@ def _journey(app_file: Path, endpoints: Endpoints, config: Path, key: str) -> in
         console.print(f"[red]deploy failed (exit {deployed.returncode})[/red]")
         return 1
     result = json.loads(deployed.stdout)
-    console.print(f"deployed revision {result['revision']} in {time.monotonic() - started:.1f}s")
+    console.print(
+        f"deployed revision {result['revision']} in {time.monotonic() - started:.1f}s"
+    )
     run_url = result["urls"]["run"]
     app_id = f"{result['owner']}/{result['app_name']}"
 
-    console.rule("3. POST the sync URL (cold start: a runner starts and loads the model)")
+    console.rule(
+        "3. POST the sync URL (cold start: a runner starts and loads the model)"
+    )
     started = time.monotonic()
     response = httpx.post(
         f"{run_url}/embed",
@@ -97,7 +105,8 @@ def _journey(app_file: Path, endpoints: Endpoints, config: Path, key: str) -> in
     )
     response.raise_for_status()
     embedded = response.json()
-    console.print(f"POST {run_url}/embed -> {response.status_code} in {time.monotonic() - started:.1f}s")
+    elapsed = time.monotonic() - started
+    console.print(f"POST {run_url}/embed -> {response.status_code} in {elapsed:.1f}s")
     console.print(f"model {embedded['model']}, {embedded['dimensions']} dimensions")
     for text, vector in zip(SENTENCES, embedded["embeddings"], strict=True):
         preview = ", ".join(f"{value:+.3f}" for value in vector[:4])
@@ -111,7 +120,9 @@ def _journey(app_file: Path, endpoints: Endpoints, config: Path, key: str) -> in
     ranked = fal.apps.run(
         app_id, {"query": QUERY, "candidates": CANDIDATES}, path="/rank"
     )
-    console.print(f"fal.apps.run({app_id!r}, path='/rank') in {time.monotonic() - started:.2f}s")
+    console.print(
+        f"fal.apps.run({app_id!r}, path='/rank') in {time.monotonic() - started:.2f}s"
+    )
     console.print(f"query: {QUERY!r}")
     for place, item in enumerate(ranked["ranking"], start=1):
         console.print(f"  {place}. {item['score']:.3f}  {item['text']}")

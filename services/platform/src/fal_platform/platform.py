@@ -9,6 +9,7 @@ from another process, through ``pids.json``) ends every process it started.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -49,7 +50,9 @@ class Ports:
     nats: int = DEFAULT_PORTS["nats"]
 
     def resolved(self) -> Ports:
-        return Ports(**{name: port or free_port() for name, port in asdict(self).items()})
+        return Ports(
+            **{name: port or free_port() for name, port in asdict(self).items()}
+        )
 
 
 @dataclass
@@ -347,7 +350,9 @@ def _http_healthy(url: str) -> bool:
 
 def _read_pids(home: Path) -> dict[str, int]:
     try:
-        return {k: int(v) for k, v in json.loads((home / "pids.json").read_text()).items()}
+        return {
+            k: int(v) for k, v in json.loads((home / "pids.json").read_text()).items()
+        }
     except FileNotFoundError:
         return {}
 
@@ -372,10 +377,8 @@ def _terminate(pid: int) -> None:
 
 
 def _kill_group(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _reap(process: subprocess.Popen[bytes]) -> None:

@@ -143,5 +143,3 @@ def processes_mentioning(text: str) -> list[int]:
         if text.encode() in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
-
-

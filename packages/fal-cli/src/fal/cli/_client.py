@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, cast
 
 from fal.cli._console import CliError
+
+AuthMode = Literal["public", "private", "shared"]
 
 
 def parse_app_ref(app_ref: str) -> tuple[str, str | None]:
@@ -25,7 +27,11 @@ def load_app(
     file_path, class_name = parse_app_ref(app_ref)
     try:
         return load_function_from(
-            None, file_path, class_name, app_name=app_name, app_auth=app_auth
+            None,
+            file_path,
+            class_name,
+            app_name=app_name,
+            app_auth=cast(AuthMode | None, app_auth),
         )
     except AppLoadError as error:
         raise CliError(str(error)) from error

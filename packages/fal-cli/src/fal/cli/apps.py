@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from typing import Any
 
 from rich.table import Table
 
@@ -11,7 +12,7 @@ from fal.cli._client import connect
 from fal.cli._console import output, print_json
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser("apps", help="manage applications")
     sub = parser.add_subparsers(dest="apps_command", metavar="COMMAND", required=True)
 

@@ -10,7 +10,7 @@ from fal.cli._client import connect, load_app
 from fal.cli._console import CliError, console, print_json
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser("deploy", help="deploy an app")
     parser.add_argument("app_ref", metavar="FILE[::CLASS]", help="app file and class")
     parser.add_argument("--app-name", help="name to deploy under (default: the app's)")
@@ -61,12 +61,14 @@ def register(
                 connection, loaded, strategy, reset_scale, environment, ephemeral
             ):
                 for log in partial.logs:
-                    console.print(f"[dim]{log.message}[/dim]", markup=False)
+                    console.print(log.message, style="dim", markup=False)
                     status.update(f"Deploying {loaded.app_name}: {log.message[:60]}")
                 if partial.result is not None:
                     final = partial
     if final is None or final.result is None:
-        raise CliError(f"The registry ended the deploy of {loaded.app_name} without a result.")
+        raise CliError(
+            f"The registry ended the deploy of {loaded.app_name} without a result."
+        )
     urls = final.service_urls
     return {
         "app_name": final.result.alias,

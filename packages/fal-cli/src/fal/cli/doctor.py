@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import platform
 from importlib import metadata
+from typing import Any
 
 from rich.table import Table
 
@@ -13,7 +14,7 @@ from fal.cli._console import output, print_json
 PACKAGES = ["fal-sdk", "fal-cli", "fal-toolkit", "fal-distributed", "fal-proto"]
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser("doctor", help="check the local setup")
     parser.add_argument("--json", action="store_true", help="print JSON")
     parser.set_defaults(handler=handle)

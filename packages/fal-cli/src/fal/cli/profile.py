@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from rich.table import Table
 
 from fal.cli._console import CliError, output, print_json
+from fal.config import Config
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser("profile", help="manage config profiles")
-    sub = parser.add_subparsers(dest="profile_command", metavar="COMMAND", required=True)
+    sub = parser.add_subparsers(
+        dest="profile_command", metavar="COMMAND", required=True
+    )
 
     listing = sub.add_parser("list", help="list profiles")
     listing.add_argument("--json", action="store_true", help="print JSON")
@@ -30,9 +34,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
     key.set_defaults(handler=_key)
 
 
-def _config(profile: str | None = None):  # type: ignore[no-untyped-def]
-    from fal.config import Config
-
+def _config(profile: str | None = None) -> Config:
     return Config(profile=profile)
 
 
@@ -78,7 +80,7 @@ def _set(args: argparse.Namespace) -> int:
     return 0
 
 
-def _current() -> object:
+def _current() -> Config:
     config = _config()
     if config.profile is None:
         raise CliError("No profile is selected; run 'fal profile set NAME' first.")
@@ -87,9 +89,9 @@ def _current() -> object:
 
 def _host(args: argparse.Namespace) -> int:
     config = _current()
-    config.set("host", args.host)  # type: ignore[attr-defined]
-    config.save()  # type: ignore[attr-defined]
-    output.print(f"Profile '{config.profile}' now uses registry {args.host}.")  # type: ignore[attr-defined]
+    config.set("host", args.host)
+    config.save()
+    output.print(f"Profile '{config.profile}' now uses registry {args.host}.")
     return 0
 
 
@@ -98,7 +100,7 @@ def _key(args: argparse.Namespace) -> int:
     if not sep or not key_id or not secret:
         raise CliError("A key has the form KEY_ID:KEY_SECRET.")
     config = _current()
-    config.set("key", args.key)  # type: ignore[attr-defined]
-    config.save()  # type: ignore[attr-defined]
-    output.print(f"Profile '{config.profile}' now uses key {key_id}.")  # type: ignore[attr-defined]
+    config.set("key", args.key)
+    config.save()
+    output.print(f"Profile '{config.profile}' now uses key {key_id}.")
     return 0

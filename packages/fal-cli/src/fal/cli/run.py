@@ -7,16 +7,15 @@ import secrets
 import signal
 import threading
 from types import FrameType
+from typing import Any
 
 from fal.cli._client import connect, load_app
 from fal.cli._console import console, output
 from fal.cli.deploy import register
 
 
-def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    parser = commands.add_parser(
-        "run", help="run an app until Ctrl-C, then delete it"
-    )
+def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
+    parser = commands.add_parser("run", help="run an app until Ctrl-C, then delete it")
     parser.add_argument("app_ref", metavar="FILE[::CLASS]", help="app file and class")
     parser.add_argument("--auth", choices=["private", "public", "shared"])
     parser.set_defaults(handler=handle)
