@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import fal
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import BaseModel
+
+import fal
 from fal._private.app import default_app_name
 from fal.app import RequestContext, build_fastapi_app
 from fal.sdk import ApplicationHealthCheckConfig
-from fastapi.testclient import TestClient
-from pydantic import BaseModel
 
 
 class Prompt(BaseModel):

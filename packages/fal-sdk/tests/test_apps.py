@@ -8,8 +8,9 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import fal.apps
 import pytest
+
+import fal.apps
 from fal.exceptions import AppClientError, UnavailableError
 from fal.sdk import FalServerlessKeyCredentials
 from fal_platform.testing import free_port

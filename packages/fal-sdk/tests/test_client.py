@@ -8,6 +8,8 @@ from typing import Any
 
 import grpc
 import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from fal.exceptions import (
     InvalidArgumentError,
     NotFoundError,
@@ -27,7 +29,6 @@ from fal.sdk import (
 )
 from fal_platform.testing import free_port
 from fal_proto import registry_pb2, registry_pb2_grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 
 VALID_AUTHORIZATION = "Key id:secret"
 

@@ -7,6 +7,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from fal._private.settings import get_grpc_host, get_run_url, use_plaintext
 from fal.config import Config
 from fal.exceptions import ConfigError, ProfileNotFoundError

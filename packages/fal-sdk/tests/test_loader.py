@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import fal
 import pytest
+
+import fal
 from fal.exceptions import AppLoadError
 from fal.utils import load_function_from
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
+
 from fal.api import build_register_request
 from fal.api.deploy import requirement_steps
 from fal.sdk import DeploymentStrategy

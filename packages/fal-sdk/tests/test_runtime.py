@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from fal.api import serialize_app
 from fal.utils import load_function_from
 from fal_platform.testing import free_port

@@ -13,6 +13,8 @@ import grpc
 import nats
 import psycopg
 import pytest
+from sqlalchemy.engine import make_url
+
 from fal_platform.testing import NatsServer
 from fal_proto import registry_pb2_grpc
 from fal_registry import RegistryServer
@@ -21,7 +23,6 @@ from fal_registry.testing import (
     RunningRegistry,
     make_settings,
 )
-from sqlalchemy.engine import make_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
+
 from fal_proto import registry_pb2
 from fal_registry.testing import FakeScheduler, RunningRegistry
 

@@ -6,6 +6,8 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlmodel import SQLModel
+
 from fal_registry import models
 from fal_registry.database import (
     alembic_config,
@@ -13,7 +15,6 @@ from fal_registry.database import (
     current_revision,
     upgrade_schema,
 )
-from sqlmodel import SQLModel
 
 TABLES = {"owners", "api_keys", "environments", "applications", "revisions", "aliases"}
 

@@ -6,6 +6,7 @@ import asyncio
 
 import grpc
 import pytest
+
 from fal_proto import registry_pb2
 from fal_registry import KeyScope
 from fal_registry.testing import GATEWAY_URL, QUEUE_URL, FakeScheduler, RunningRegistry
@@ -231,8 +232,9 @@ async def test_runtime_scaling_overrides_survive_redeploy_until_reset(
 
 
 def _set_overrides(store, overrides: dict) -> None:  # type: ignore[no-untyped-def]
-    from fal_registry.models import Application
     from sqlmodel import Session, select
+
+    from fal_registry.models import Application
 
     with Session(store.engine) as session:
         application = session.exec(select(Application)).one()

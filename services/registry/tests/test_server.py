@@ -5,14 +5,15 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-import fal_registry
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+import fal_registry
 from fal_platform.testing import NatsServer
 from fal_proto import registry_pb2, registry_pb2_grpc
 from fal_registry import RegistryServer
 from fal_registry.testing import RunningRegistry, make_settings
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 
 def test_public_names_are_pinned() -> None:

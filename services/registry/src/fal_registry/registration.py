@@ -7,9 +7,9 @@ import re
 import sys
 from typing import Any
 
-from fal_proto import registry_pb2
 from google.protobuf import json_format
 
+from fal_proto import registry_pb2
 from fal_registry.errors import InvalidArgument
 from fal_registry.names import environment_or_main, validate_auth_mode, validate_name
 from fal_registry.scaling import settings_from_proto

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from fal_proto import registry_pb2
 from google.protobuf import json_format
+
+from fal_proto import registry_pb2
 
 DEFAULTS: dict[str, Any] = {
     "keep_alive": 60,

@@ -18,9 +18,9 @@ from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
 import grpc
-from fal_proto import registry_pb2, registry_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
+from fal_proto import registry_pb2, registry_pb2_grpc
 from fal_registry.auth import Authenticator, KeyScope
 from fal_registry.config import Settings
 from fal_registry.database import create_engine, mask_url, upgrade_schema

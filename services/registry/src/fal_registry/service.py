@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 import grpc
 import sqlalchemy.exc
-from fal_proto import registry_pb2, registry_pb2_grpc
 from google.protobuf import json_format
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from fal_proto import registry_pb2, registry_pb2_grpc
 from fal_registry.auth import Authenticator, KeyScope, Principal, require_admin
 from fal_registry.database import mask_url
 from fal_registry.errors import BuildFailed, BuildTimedOut, RegistryError, Unavailable

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from fal_proto import registry_pb2, registry_pb2_grpc
 
+from fal_proto import registry_pb2, registry_pb2_grpc
 from fal_registry.config import Settings
 from fal_registry.server import RegistryServer
 

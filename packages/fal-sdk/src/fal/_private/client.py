@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import Any
 
 import grpc
-from fal_proto import registry_pb2, registry_pb2_grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from fal._private.credentials import Credentials, get_credentials
@@ -34,6 +33,7 @@ from fal.exceptions import (
     UnauthenticatedError,
     UnavailableError,
 )
+from fal_proto import registry_pb2, registry_pb2_grpc
 
 _ERRORS_BY_CODE: dict[grpc.StatusCode, type[RemoteError]] = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,

@@ -6,11 +6,10 @@ import json
 import sys
 from typing import Any
 
-from fal_proto import registry_pb2
-
 from fal._private.app import AUTH_MODES, App, default_app_name
 from fal._private.models import DeploymentStrategy
 from fal._private.serialization import SERIALIZATION_METHOD, serialize_app
+from fal_proto import registry_pb2
 
 _PROTO_STRATEGIES = {
     DeploymentStrategy.ROLLING: registry_pb2.DEPLOYMENT_STRATEGY_ROLLING,
