@@ -3,12 +3,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from fal_filestore import LocalDirectoryBackend, create_app
-
-
-@pytest.fixture
-def client(tmp_path: Path) -> TestClient:
-    return TestClient(create_app(LocalDirectoryBackend(tmp_path / "blobs")))
+from fal_filestore import LocalDirectoryBackend
 
 
 def test_put_then_get_returns_same_bytes(client: TestClient) -> None:

@@ -1,8 +1,60 @@
-"""Helpers for code running inside fal apps.
+"""Helpers for code running inside fal apps: files, downloads, KV, caches."""
 
-Files, images, model weights and the key-value store arrive here as the
-filestore grows; for now the package only establishes the ``fal.toolkit``
-namespace so that apps importing it load.
-"""
+from fal.toolkit.compilation import (
+    load_inductor_cache,
+    sync_inductor_cache,
+    synchronized_inductor_cache,
+)
+from fal.toolkit.download import (
+    clone_repository,
+    download_file,
+    download_model_weights,
+)
+from fal.toolkit.exceptions import (
+    DownloadError,
+    FalTookitException,
+    FileUploadException,
+    KVStoreException,
+)
+from fal.toolkit.file import (
+    Audio,
+    CompressedFile,
+    File,
+    Image,
+    Video,
+    upload_image,
+)
+from fal.toolkit.kv import KVStore
+from fal.toolkit.pydantic import FalBaseModel, Field, Hidden
+from fal.toolkit.types import AudioField, FileField, ImageField, VideoField
+from fal.toolkit.utils import ImageSize, get_gpu_type, get_image_size
 
-__all__: list[str] = []
+__all__ = [
+    "Audio",
+    "AudioField",
+    "CompressedFile",
+    "DownloadError",
+    "FalBaseModel",
+    "FalTookitException",
+    "Field",
+    "File",
+    "FileField",
+    "FileUploadException",
+    "Hidden",
+    "Image",
+    "ImageField",
+    "ImageSize",
+    "KVStore",
+    "KVStoreException",
+    "Video",
+    "VideoField",
+    "clone_repository",
+    "download_file",
+    "download_model_weights",
+    "get_gpu_type",
+    "get_image_size",
+    "load_inductor_cache",
+    "sync_inductor_cache",
+    "synchronized_inductor_cache",
+    "upload_image",
+]
