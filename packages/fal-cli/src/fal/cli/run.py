@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import secrets
 import signal
 import threading
@@ -23,9 +24,8 @@ def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     loaded = load_app(args.app_ref, app_auth=args.auth)
-    base = loaded.app_name or "app"
-    loaded.app_name = f"{base}-run-{secrets.token_hex(3)}"
-    result = register(loaded, ephemeral=True)
+    name = f"{loaded.app_name or 'app'}-run-{secrets.token_hex(3)}"
+    result = register(dataclasses.replace(loaded, app_name=name), ephemeral=True)
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:
