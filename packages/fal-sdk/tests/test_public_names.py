@@ -6,17 +6,24 @@ import fal.app
 import fal.apps
 import fal.config
 import fal.exceptions
+import fal.file_sync
+import fal.files
 import fal.sdk
+import fal.sync
+import fal.upload
 import fal.utils
 
 
 def test_import_fal_exports_pinned_names() -> None:
     assert sorted(fal.__all__) == [
         "App",
+        "ContainerImage",
         "FalServerlessKeyCredentials",
         "HealthCheck",
         "cached",
         "endpoint",
+        "function",
+        "sync_dir",
     ]
     for name in fal.__all__:
         assert getattr(fal, name) is not None
@@ -36,6 +43,28 @@ def test_import_public_modules_exports_pinned_names() -> None:
         fal.config: {"Config"},
         fal.utils: {"LoadedFunction", "load_function_from"},
         fal.api: {"build_register_request", "serialize_app"},
+        fal.files: {"FalFileSystem"},
+        fal.sync: {"sync_dir"},
+        fal.file_sync: {
+            "AppFileUploadException",
+            "FileMetadata",
+            "FileSync",
+            "FileSyncOptions",
+            "compute_hash",
+            "normalize_path",
+            "print_path_tree",
+            "sanitize_relative_path",
+        },
+        fal.upload: {
+            "AppFileMultipartUpload",
+            "BaseMultipartUpload",
+            "DataFileMultipartUpload",
+            "FileStoreError",
+            "PublicFileMultipartUpload",
+            "filestore_client",
+            "get_filestore_url",
+            "request_with_retries",
+        },
     }
     for module, names in expected.items():
         assert set(module.__all__) == names, module.__name__
@@ -82,3 +111,4 @@ def test_import_top_level_reexports_same_objects() -> None:
     assert fal.endpoint is fal.app.endpoint
     assert fal.HealthCheck is fal.sdk.HealthCheck
     assert fal.FalServerlessKeyCredentials is fal.sdk.FalServerlessKeyCredentials
+    assert fal.sync_dir is fal.sync.sync_dir

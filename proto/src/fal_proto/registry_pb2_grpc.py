@@ -59,6 +59,96 @@ class RegistryStub:
                 request_serializer=fal__proto_dot_registry__pb2.WhoAmIRequest.SerializeToString,
                 response_deserializer=fal__proto_dot_registry__pb2.WhoAmIResponse.FromString,
                 _registered_method=True)
+        self.ListRevisions = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/ListRevisions',
+                request_serializer=fal__proto_dot_registry__pb2.ListRevisionsRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.ListRevisionsResponse.FromString,
+                _registered_method=True)
+        self.SetAlias = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/SetAlias',
+                request_serializer=fal__proto_dot_registry__pb2.SetAliasRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.AliasInfo.FromString,
+                _registered_method=True)
+        self.DeleteAlias = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/DeleteAlias',
+                request_serializer=fal__proto_dot_registry__pb2.DeleteAliasRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.DeleteAliasResponse.FromString,
+                _registered_method=True)
+        self.DeleteRevision = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/DeleteRevision',
+                request_serializer=fal__proto_dot_registry__pb2.DeleteRevisionRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.DeleteRevisionResponse.FromString,
+                _registered_method=True)
+        self.UpdateApplication = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/UpdateApplication',
+                request_serializer=fal__proto_dot_registry__pb2.UpdateApplicationRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.AliasInfo.FromString,
+                _registered_method=True)
+        self.RolloutApplication = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/RolloutApplication',
+                request_serializer=fal__proto_dot_registry__pb2.RolloutApplicationRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.RolloutApplicationResponse.FromString,
+                _registered_method=True)
+        self.CreateEnvironment = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/CreateEnvironment',
+                request_serializer=fal__proto_dot_registry__pb2.CreateEnvironmentRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.EnvironmentInfo.FromString,
+                _registered_method=True)
+        self.ListEnvironments = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/ListEnvironments',
+                request_serializer=fal__proto_dot_registry__pb2.ListEnvironmentsRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.ListEnvironmentsResponse.FromString,
+                _registered_method=True)
+        self.DeleteEnvironment = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/DeleteEnvironment',
+                request_serializer=fal__proto_dot_registry__pb2.DeleteEnvironmentRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.DeleteEnvironmentResponse.FromString,
+                _registered_method=True)
+        self.SetSecret = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/SetSecret',
+                request_serializer=fal__proto_dot_registry__pb2.SetSecretRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.SetSecretResponse.FromString,
+                _registered_method=True)
+        self.ListSecrets = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/ListSecrets',
+                request_serializer=fal__proto_dot_registry__pb2.ListSecretsRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.ListSecretsResponse.FromString,
+                _registered_method=True)
+        self.DeleteSecret = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/DeleteSecret',
+                request_serializer=fal__proto_dot_registry__pb2.DeleteSecretRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.DeleteSecretResponse.FromString,
+                _registered_method=True)
+        self.CreateKey = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/CreateKey',
+                request_serializer=fal__proto_dot_registry__pb2.CreateKeyRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.CreateKeyResponse.FromString,
+                _registered_method=True)
+        self.ListKeys = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/ListKeys',
+                request_serializer=fal__proto_dot_registry__pb2.ListKeysRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.ListKeysResponse.FromString,
+                _registered_method=True)
+        self.RevokeKey = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/RevokeKey',
+                request_serializer=fal__proto_dot_registry__pb2.RevokeKeyRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.RevokeKeyResponse.FromString,
+                _registered_method=True)
+        self.ListRunners = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/ListRunners',
+                request_serializer=fal__proto_dot_registry__pb2.ListRunnersRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.ListRunnersResponse.FromString,
+                _registered_method=True)
+        self.KillRunner = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/KillRunner',
+                request_serializer=fal__proto_dot_registry__pb2.KillRunnerRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.KillRunnerResponse.FromString,
+                _registered_method=True)
+        self.StopRunner = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/StopRunner',
+                request_serializer=fal__proto_dot_registry__pb2.StopRunnerRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.StopRunnerResponse.FromString,
+                _registered_method=True)
         self.ResolveApplication = channel.unary_unary(
                 '/fal_platform.registry.v1.Registry/ResolveApplication',
                 request_serializer=fal__proto_dot_registry__pb2.ResolveApplicationRequest.SerializeToString,
@@ -107,6 +197,124 @@ class RegistryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRevisions(self, request, context):
+        """Revisions and aliases of one app.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetAlias(self, request, context):
+        """Point an app's alias at one of its revisions (`fal apps set-rev`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteAlias(self, request, context):
+        """Remove an alias; the app and its revisions stay. Returns the revision
+        the alias pointed at.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteRevision(self, request, context):
+        """Delete a revision no alias points at.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateApplication(self, request, context):
+        """Change scaling settings at run time; they survive redeploys.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RolloutApplication(self, request, context):
+        """Restart the runners of an app on its current revision.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateEnvironment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEnvironments(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteEnvironment(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetSecret(self, request, context):
+        """Secrets are write-only: no call returns a value to a user.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSecrets(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteSecret(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateKey(self, request, context):
+        """The key's secret is returned once, by CreateKey, and stored as a hash.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListKeys(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeKey(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRunners(self, request, context):
+        """Live runners, answered by the scheduler over NATS request/reply.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def KillRunner(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StopRunner(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResolveApplication(self, request, context):
         """Internal: the scheduler resolves `owner/alias` to what it must run.
         """
@@ -148,6 +356,96 @@ def add_RegistryServicer_to_server(servicer, server):
                     servicer.WhoAmI,
                     request_deserializer=fal__proto_dot_registry__pb2.WhoAmIRequest.FromString,
                     response_serializer=fal__proto_dot_registry__pb2.WhoAmIResponse.SerializeToString,
+            ),
+            'ListRevisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRevisions,
+                    request_deserializer=fal__proto_dot_registry__pb2.ListRevisionsRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.ListRevisionsResponse.SerializeToString,
+            ),
+            'SetAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetAlias,
+                    request_deserializer=fal__proto_dot_registry__pb2.SetAliasRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.AliasInfo.SerializeToString,
+            ),
+            'DeleteAlias': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteAlias,
+                    request_deserializer=fal__proto_dot_registry__pb2.DeleteAliasRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.DeleteAliasResponse.SerializeToString,
+            ),
+            'DeleteRevision': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteRevision,
+                    request_deserializer=fal__proto_dot_registry__pb2.DeleteRevisionRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.DeleteRevisionResponse.SerializeToString,
+            ),
+            'UpdateApplication': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateApplication,
+                    request_deserializer=fal__proto_dot_registry__pb2.UpdateApplicationRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.AliasInfo.SerializeToString,
+            ),
+            'RolloutApplication': grpc.unary_unary_rpc_method_handler(
+                    servicer.RolloutApplication,
+                    request_deserializer=fal__proto_dot_registry__pb2.RolloutApplicationRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.RolloutApplicationResponse.SerializeToString,
+            ),
+            'CreateEnvironment': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEnvironment,
+                    request_deserializer=fal__proto_dot_registry__pb2.CreateEnvironmentRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.EnvironmentInfo.SerializeToString,
+            ),
+            'ListEnvironments': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEnvironments,
+                    request_deserializer=fal__proto_dot_registry__pb2.ListEnvironmentsRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.ListEnvironmentsResponse.SerializeToString,
+            ),
+            'DeleteEnvironment': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteEnvironment,
+                    request_deserializer=fal__proto_dot_registry__pb2.DeleteEnvironmentRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.DeleteEnvironmentResponse.SerializeToString,
+            ),
+            'SetSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetSecret,
+                    request_deserializer=fal__proto_dot_registry__pb2.SetSecretRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.SetSecretResponse.SerializeToString,
+            ),
+            'ListSecrets': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSecrets,
+                    request_deserializer=fal__proto_dot_registry__pb2.ListSecretsRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.ListSecretsResponse.SerializeToString,
+            ),
+            'DeleteSecret': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteSecret,
+                    request_deserializer=fal__proto_dot_registry__pb2.DeleteSecretRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.DeleteSecretResponse.SerializeToString,
+            ),
+            'CreateKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateKey,
+                    request_deserializer=fal__proto_dot_registry__pb2.CreateKeyRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.CreateKeyResponse.SerializeToString,
+            ),
+            'ListKeys': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKeys,
+                    request_deserializer=fal__proto_dot_registry__pb2.ListKeysRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.ListKeysResponse.SerializeToString,
+            ),
+            'RevokeKey': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeKey,
+                    request_deserializer=fal__proto_dot_registry__pb2.RevokeKeyRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.RevokeKeyResponse.SerializeToString,
+            ),
+            'ListRunners': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRunners,
+                    request_deserializer=fal__proto_dot_registry__pb2.ListRunnersRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.ListRunnersResponse.SerializeToString,
+            ),
+            'KillRunner': grpc.unary_unary_rpc_method_handler(
+                    servicer.KillRunner,
+                    request_deserializer=fal__proto_dot_registry__pb2.KillRunnerRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.KillRunnerResponse.SerializeToString,
+            ),
+            'StopRunner': grpc.unary_unary_rpc_method_handler(
+                    servicer.StopRunner,
+                    request_deserializer=fal__proto_dot_registry__pb2.StopRunnerRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.StopRunnerResponse.SerializeToString,
             ),
             'ResolveApplication': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveApplication,
@@ -295,6 +593,492 @@ class Registry:
             '/fal_platform.registry.v1.Registry/WhoAmI',
             fal__proto_dot_registry__pb2.WhoAmIRequest.SerializeToString,
             fal__proto_dot_registry__pb2.WhoAmIResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRevisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/ListRevisions',
+            fal__proto_dot_registry__pb2.ListRevisionsRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.ListRevisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/SetAlias',
+            fal__proto_dot_registry__pb2.SetAliasRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.AliasInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteAlias(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/DeleteAlias',
+            fal__proto_dot_registry__pb2.DeleteAliasRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.DeleteAliasResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteRevision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/DeleteRevision',
+            fal__proto_dot_registry__pb2.DeleteRevisionRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.DeleteRevisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateApplication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/UpdateApplication',
+            fal__proto_dot_registry__pb2.UpdateApplicationRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.AliasInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RolloutApplication(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/RolloutApplication',
+            fal__proto_dot_registry__pb2.RolloutApplicationRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.RolloutApplicationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEnvironment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/CreateEnvironment',
+            fal__proto_dot_registry__pb2.CreateEnvironmentRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.EnvironmentInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEnvironments(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/ListEnvironments',
+            fal__proto_dot_registry__pb2.ListEnvironmentsRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.ListEnvironmentsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteEnvironment(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/DeleteEnvironment',
+            fal__proto_dot_registry__pb2.DeleteEnvironmentRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.DeleteEnvironmentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/SetSecret',
+            fal__proto_dot_registry__pb2.SetSecretRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.SetSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSecrets(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/ListSecrets',
+            fal__proto_dot_registry__pb2.ListSecretsRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.ListSecretsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteSecret(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/DeleteSecret',
+            fal__proto_dot_registry__pb2.DeleteSecretRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.DeleteSecretResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/CreateKey',
+            fal__proto_dot_registry__pb2.CreateKeyRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.CreateKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListKeys(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/ListKeys',
+            fal__proto_dot_registry__pb2.ListKeysRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.ListKeysResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeKey(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/RevokeKey',
+            fal__proto_dot_registry__pb2.RevokeKeyRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.RevokeKeyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRunners(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/ListRunners',
+            fal__proto_dot_registry__pb2.ListRunnersRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.ListRunnersResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def KillRunner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/KillRunner',
+            fal__proto_dot_registry__pb2.KillRunnerRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.KillRunnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StopRunner(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/StopRunner',
+            fal__proto_dot_registry__pb2.StopRunnerRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.StopRunnerResponse.FromString,
             options,
             channel_credentials,
             insecure,

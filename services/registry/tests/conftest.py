@@ -19,6 +19,7 @@ from fal_platform.testing import NatsServer
 from fal_proto import registry_pb2_grpc
 from fal_registry import RegistryServer
 from fal_registry.testing import (
+    FakeControl,
     FakeScheduler,
     RunningRegistry,
     make_settings,
@@ -69,6 +70,19 @@ async def scheduler(nats_server: NatsServer) -> AsyncIterator[FakeScheduler]:
     client = await nats.connect(nats_server.url)
     fake = FakeScheduler(client)
     await client.subscribe("fal.scheduler.build", cb=fake.handle)
+    await client.flush()
+    try:
+        yield fake
+    finally:
+        await client.close()
+
+
+@pytest.fixture
+async def control(nats_server: NatsServer) -> AsyncIterator[FakeControl]:
+    """A scheduler's answers about live runners, over NATS request/reply."""
+    client = await nats.connect(nats_server.url)
+    fake = FakeControl()
+    await client.subscribe("fal.scheduler.control", cb=fake.handle)
     await client.flush()
     try:
         yield fake

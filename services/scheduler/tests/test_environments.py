@@ -128,3 +128,96 @@ def test_find_fal_sources_uses_workspace_checkouts() -> None:
 def test_invalid_python_version_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentBuildError, match=r"major\.minor"):
         make_builder(tmp_path).env_key([], "three")
+
+
+async def test_no_cache_rebuilds_and_swaps_in_new_copy(tmp_path: Path) -> None:
+    builder = make_builder(tmp_path)
+    first = await builder.ensure([["six"]], PY)
+    marker = first.path / "old-copy-marker"
+    marker.write_text("from the first build")
+    calls = count_uv_calls(builder)
+    lines: list[str] = []
+
+    async def on_log(message: str, level: str) -> None:
+        lines.append(message)
+
+    rebuilt = await builder.ensure([["six"]], PY, on_log, no_cache=True)
+
+    assert rebuilt == first
+    assert not marker.exists()
+    assert pip_list(rebuilt.python).strip()
+    assert len(calls) == 2  # venv + step 1, despite the existing environment
+    assert any("--refresh" in call for call in calls)
+    assert any("Rebuilding" in line for line in lines)
+
+
+async def test_failed_rebuild_keeps_previous_environment(tmp_path: Path) -> None:
+    builder = make_builder(tmp_path)
+    first = await builder.ensure([["six"]], PY)
+    builder.index = IndexSettings(no_index=True)  # same key, nothing installable
+    key_before = first.env_key
+
+    with pytest.raises(EnvironmentBuildError, match="step 1"):
+        await builder._build(first, [["six"]], PY, None, no_cache=True)
+
+    assert first.python.exists()
+    assert key_before in leftovers(tmp_path)
+    assert [name for name in leftovers(tmp_path) if "building" in name] == []
+
+
+async def test_unsatisfiable_version_names_requirement(tmp_path: Path) -> None:
+    with pytest.raises(EnvironmentBuildError) as caught:
+        await make_builder(tmp_path).ensure([["six==99.0"]], PY)
+
+    message = str(caught.value)
+    assert "step 1 (six==99.0)" in message
+    assert "six" in message.split("failed:", 1)[1]
+    assert leftovers(tmp_path) == []
+
+
+async def test_conflicting_pair_names_both_requirements(tmp_path: Path) -> None:
+    with pytest.raises(EnvironmentBuildError) as caught:
+        await make_builder(tmp_path).ensure([["six==1.17.0", "six<1.0"]], PY)
+
+    reason = str(caught.value).split("failed:", 1)[1]
+    assert "six==1.17.0" in reason.replace(" ", "")
+    assert "six<1.0" in reason.replace(" ", "")
+    assert leftovers(tmp_path) == []
+
+
+async def test_unavailable_python_fails_naming_version(tmp_path: Path) -> None:
+    builder = make_builder(tmp_path)
+    builder.uv_binary  # resolve before hiding downloads  # noqa: B018
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("UV_PYTHON_DOWNLOADS", "never")
+        with pytest.raises(EnvironmentBuildError, match=r"Python 3\.8"):
+            await builder.ensure([], "3.8")
+
+    assert leftovers(tmp_path) == []
+
+
+async def test_editable_fal_sources_are_linked_not_rebuilt(tmp_path: Path) -> None:
+    sources = find_fal_sources()
+    builder = EnvironmentBuilder(tmp_path, IndexSettings.from_pip(), sources)
+    calls = count_uv_calls(builder)
+
+    built = await builder.ensure([], PY)
+
+    probe = subprocess.run(
+        [
+            str(built.python),
+            "-c",
+            "import importlib.metadata as m, fal, fal_proto, fal.toolkit;"
+            "print(m.version('fal-sdk'), fal.__file__)",
+        ],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    version, location = probe.stdout.split()
+    assert version == "0.1.0"
+    assert location.startswith(str(Path(sources[0].requirement)))
+    assert all(source.linked for source in sources)
+    assert not any("-e" in call for call in calls)  # no editable builds by uv
+    records = list(built.path.glob("lib/python*/site-packages/fal_sdk-*/RECORD"))
+    assert records and "_editable_impl_fal_sdk.pth" in records[0].read_text()

@@ -103,3 +103,40 @@ async def test_malformed_build_request_is_refused(
 def test_parse_build_request_rejects_bad_build_id() -> None:
     with pytest.raises(ValueError, match="build_id"):
         parse_build_request(b'{"build_id": "a.b", "requirements": []}')
+
+
+async def test_container_image_build_is_refused_naming_backend(
+    responder: EventResponder, client: NatsClient
+) -> None:
+    request = {
+        "build_id": "c1",
+        "requirements": [],
+        "python_version": "3.11",
+        "container_image": {"dockerfile_str": "FROM python:3.11"},
+    }
+
+    reply = await client.request(
+        "fal.scheduler.build", json.dumps(request).encode(), timeout=10
+    )
+
+    answer = json.loads(reply.data)
+    assert answer["accepted"] is False
+    assert "local processes" in answer["error"]
+    assert "Ray" in answer["error"]
+    assert "no such backend exists yet" in answer["error"]
+
+
+def test_parse_build_request_reads_no_cache_and_image() -> None:
+    request = parse_build_request(
+        b'{"build_id": "b", "requirements": [["six"]], "no_cache": true,'
+        b' "container_image": {"dockerfile_str": "FROM x"}}'
+    )
+
+    assert request.no_cache is True
+    assert request.container_image == {"dockerfile_str": "FROM x"}
+    assert request.requirements == [["six"]]
+
+
+def test_parse_build_request_rejects_non_object_image() -> None:
+    with pytest.raises(ValueError, match="container_image"):
+        parse_build_request(b'{"build_id": "b", "container_image": "FROM x"}')

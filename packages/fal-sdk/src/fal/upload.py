@@ -1,9 +1,10 @@
 """Uploads to the filestore: the client, and multipart uploads of large files.
 
 A multipart upload sends a file in ``chunk_size`` parts, ``max_concurrency``
-at a time. Each worker reads its own part just before sending it, so an
-upload holds at most ``max_concurrency`` parts in memory whatever the file's
-size. Parts that fail with 408, 409, 429 or 5xx are retried.
+at a time. Each worker streams its part from the file in ``STREAM_CHUNK``
+pieces, so an upload holds at most ``max_concurrency`` such pieces in memory
+(10 MiB with the defaults), not whole parts, whatever the file's size. Parts
+that fail with 408, 409, 429 or 5xx are retried.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from fal.exceptions import MissingCredentialsError
 DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024
 DEFAULT_MAX_CONCURRENCY = 10
 MULTIPART_THRESHOLD = 100 * 1024 * 1024
+STREAM_CHUNK = 1024 * 1024
 RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 5
 
@@ -41,7 +43,14 @@ __all__ = [
 
 
 class FileStoreError(Exception):
-    """The filestore refused a request or could not be reached."""
+    """The filestore refused a request or could not be reached.
+
+    ``status_code`` is the filestore's HTTP status (None: unreachable).
+    """
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
 
 
 def get_filestore_url(config: Config | None = None) -> str | None:
@@ -53,13 +62,19 @@ def get_filestore_url(config: Config | None = None) -> str | None:
 
 
 def filestore_client(
-    url: str | None = None, *, timeout: float = 300.0, owner: str | None = None
+    url: str | None = None,
+    *,
+    timeout: float = 300.0,
+    owner: str | None = None,
+    config: Config | None = None,
 ) -> httpx.Client:
     """An HTTP client for the filestore, carrying the caller's key and owner.
 
-    Raises FileStoreError when no filestore is configured.
+    ``config`` selects the profile (default: the current one). Raises
+    FileStoreError when no filestore is configured.
     """
-    base_url = url or get_filestore_url()
+    config = config or Config()
+    base_url = url or get_filestore_url(config)
     if not base_url:
         raise FileStoreError(
             "No filestore is configured; set FAL_FILESTORE_URL or add "
@@ -68,8 +83,8 @@ def filestore_client(
     headers: dict[str, str] = {}
     # A one-machine filestore accepts calls without a key.
     with contextlib.suppress(MissingCredentialsError):
-        headers.update(get_credentials().to_headers())
-    owner = owner or os.environ.get("FAL_APP_OWNER") or Config().get("owner")
+        headers.update(get_credentials(config=config).to_headers())
+    owner = owner or os.environ.get("FAL_APP_OWNER") or config.get("owner")
     if owner:
         headers["X-Fal-Owner"] = owner
     return httpx.Client(base_url=base_url, headers=headers, timeout=timeout)
@@ -103,7 +118,8 @@ def _checked(response: httpx.Response) -> httpx.Response:
         detail = response.text
     raise FileStoreError(
         f"{response.request.method} {response.request.url.path} failed with "
-        f"{response.status_code}: {detail}"
+        f"{response.status_code}: {detail}",
+        response.status_code,
     )
 
 
@@ -216,11 +232,13 @@ class BaseMultipartUpload:
             request_with_retries(self._client, "DELETE", self.cancel_url)
 
     def _send_part(self, file_path: Path, number: int) -> None:
-        with file_path.open("rb") as source:
-            source.seek((number - 1) * self._chunk_size)
-            chunk = source.read(self._chunk_size)
+        part = FileRange(file_path, (number - 1) * self._chunk_size, self._chunk_size)
         request_with_retries(
-            self._client, "PUT", f"{self.part_url}/{number}", content=chunk
+            self._client,
+            "PUT",
+            f"{self.part_url}/{number}",
+            content=part,
+            headers={"content-length": str(part.size)},
         )
 
 
@@ -287,3 +305,26 @@ def lifecycle_headers(expires_in: int | None) -> dict[str, str]:
         return {}
     value = f'{{"expiration_duration_seconds": {int(expires_in)}}}'
     return {"X-Fal-Object-Lifecycle-Preference": value}
+
+
+class FileRange:
+    """Bytes ``offset`` to ``offset + length`` of a file, read in pieces.
+
+    Iterating opens the file again, so a retried request sends the part anew.
+    """
+
+    def __init__(self, path: Path, offset: int, length: int) -> None:
+        self.path = path
+        self.offset = offset
+        self.size = max(0, min(length, path.stat().st_size - offset))
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as source:
+            source.seek(self.offset)
+            remaining = self.size
+            while remaining > 0:
+                piece = source.read(min(STREAM_CHUNK, remaining))
+                if not piece:
+                    return
+                remaining -= len(piece)
+                yield piece

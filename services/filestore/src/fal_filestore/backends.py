@@ -394,16 +394,16 @@ class S3Backend:
     def upload_part(
         self, path: str, upload_id: str, number: int, stream: BinaryIO
     ) -> PartInfo:
-        counter = _CountingReader(stream)
+        body, size = _part_body(stream)
         with self._upload_errors(upload_id):
             response = self.client.upload_part(
                 Bucket=self.bucket,
                 Key=self._key(path),
                 UploadId=upload_id,
                 PartNumber=check_part_number(number),
-                Body=counter.read(),
+                Body=body,
             )
-        return PartInfo(number, counter.count, response["ETag"].strip('"'))
+        return PartInfo(number, size, response["ETag"].strip('"'))
 
     def list_parts(self, path: str, upload_id: str) -> list[PartInfo]:
         parts: list[PartInfo] = []
@@ -528,6 +528,19 @@ class _atomic_file:
             os.replace(self._temp, self.target)
         else:
             Path(self._temp).unlink(missing_ok=True)
+
+
+def _part_body(stream: BinaryIO) -> tuple[BinaryIO | bytes, int]:
+    """A part's body and size; a seekable stream (a spool file) is not read
+    into memory, so parts in flight cost disk, not RAM."""
+    seekable = getattr(stream, "seekable", None)
+    if seekable is not None and seekable():
+        start = stream.tell()
+        size = stream.seek(0, os.SEEK_END) - start
+        stream.seek(start)
+        return stream, size
+    data = stream.read()
+    return data, len(data)
 
 
 def _visible(entry: Path) -> bool:

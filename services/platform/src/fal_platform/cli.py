@@ -28,6 +28,7 @@ from fal_platform.platform import (
     LocalPlatform,
     PlatformError,
     Ports,
+    S3Settings,
     health,
     stop_home,
 )
@@ -65,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         up.add_argument(
             f"--{name}-port", type=int, default=port, help="0 picks a free port"
         )
+    _add_s3(up)
     up.set_defaults(handler=_up)
 
     down = commands.add_parser("down", help="stop the platform")
@@ -86,6 +88,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_s3(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group(
+        "blob storage",
+        "keep files in an S3 API bucket instead of HOME/files; credentials "
+        "come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or ~/.aws",
+    )
+    group.add_argument("--s3-bucket", default=os.environ.get("FAL_S3_BUCKET"))
+    group.add_argument(
+        "--s3-endpoint-url", default=os.environ.get("FAL_S3_ENDPOINT_URL")
+    )
+    group.add_argument("--s3-region", default=os.environ.get("FAL_S3_REGION"))
+    group.add_argument("--s3-prefix", default=os.environ.get("FAL_S3_PREFIX", ""))
+    group.add_argument(
+        "--s3-create-bucket", action="store_true", help="create it when missing"
+    )
+
+
 def _add_home(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--home",
@@ -102,7 +121,14 @@ def _up(args: argparse.Namespace) -> int:
         filestore=args.filestore_port,
         nats=args.nats_port,
     )
-    platform = LocalPlatform(home=args.home, ports=ports, owner=args.owner)
+    s3 = S3Settings(
+        bucket=args.s3_bucket,
+        endpoint_url=args.s3_endpoint_url,
+        region=args.s3_region,
+        prefix=args.s3_prefix,
+        create_bucket=args.s3_create_bucket,
+    )
+    platform = LocalPlatform(home=args.home, ports=ports, owner=args.owner, s3=s3)
     with console.status("Starting nats-server, registry, filestore and scheduler"):
         endpoints = platform.start()
     _print_endpoints(endpoints)

@@ -9,6 +9,7 @@ from another process, through ``pids.json``) ends every process it started.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import logging
@@ -79,6 +80,37 @@ class Endpoints:
         return cls(**{key: data[key] for key in cls.__dataclass_fields__})
 
 
+@dataclass(frozen=True)
+class S3Settings:
+    """Where the filestore keeps blobs: a local directory unless ``bucket``.
+
+    Credentials are not options: the filestore reads them the way boto3
+    does (``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY``, ~/.aws), from
+    the environment ``up`` runs in.
+    """
+
+    bucket: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    prefix: str = ""
+    create_bucket: bool = False
+
+    def arguments(self) -> list[str]:
+        """The filestore's command-line flags for these settings."""
+        if not self.bucket:
+            return []
+        flags = ["--backend", "s3", "--s3-bucket", self.bucket]
+        if self.endpoint_url:
+            flags += ["--s3-endpoint-url", self.endpoint_url]
+        if self.region:
+            flags += ["--s3-region", self.region]
+        if self.prefix:
+            flags += ["--s3-prefix", self.prefix]
+        if self.create_bucket:
+            flags.append("--s3-create-bucket")
+        return flags
+
+
 @dataclass
 class _Child:
     name: str
@@ -93,6 +125,7 @@ class LocalPlatform:
     ports: Ports = field(default_factory=Ports)
     owner: str = DEFAULT_OWNER
     config_path: Path | None = None
+    s3: S3Settings = field(default_factory=lambda: S3Settings())
     children: list[_Child] = field(default_factory=list)
     endpoints: Endpoints | None = None
 
@@ -145,20 +178,25 @@ class LocalPlatform:
              "--nats-url", endpoints.nats_url,
              "--gateway-url", endpoints.gateway_url,
              "--bootstrap-owner", self.owner,
-             "--bootstrap-key-file", str(self.home / "admin_key")],
+             "--bootstrap-key-file", str(self.home / "admin_key"),
+             "--secrets-key-file", str(self._secrets_key_file())],
             token,
         )  # fmt: skip
         self._spawn(
             "filestore",
             [python, "-m", "fal_filestore", "--host", "127.0.0.1",
-             "--port", str(ports.filestore), "--root", str(self.home / "files")],
+             "--port", str(ports.filestore), "--root", str(self.home / "files"),
+             "--public-url", endpoints.filestore_url,
+             "--default-owner", self.owner, *self.s3.arguments()],
+            token,
         )  # fmt: skip
         self._spawn(
             "scheduler",
             [python, "-m", "fal_scheduler",
              "--host", "127.0.0.1", "--port", str(ports.gateway),
              "--registry-address", endpoints.registry_address,
-             "--nats-url", endpoints.nats_url, "--home", str(self.home)],
+             "--nats-url", endpoints.nats_url, "--home", str(self.home),
+             "--filestore-url", endpoints.filestore_url],
             token,
         )  # fmt: skip
         self._write_pids()
@@ -210,6 +248,14 @@ class LocalPlatform:
                     + _tail(self._log(child.name))
                 )
 
+    def _secrets_key_file(self) -> Path:
+        """The key that encrypts app secrets at rest, made once (Fernet format)."""
+        path = self.home / "secrets_key"
+        if not path.exists():
+            key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+            _write_private(path, key)
+        return path
+
     def _internal_token(self) -> str:
         path = self.home / "internal_token"
         if not path.exists():
@@ -237,6 +283,7 @@ class LocalPlatform:
         config = Config(profile="local")
         config.set("host", endpoints.registry_address)
         config.set("run_url", endpoints.gateway_url)
+        config.set("filestore_url", endpoints.filestore_url)
         config.set("key", self.admin_key())
         if not config.get_internal("profile"):
             config.set_internal("profile", "local")

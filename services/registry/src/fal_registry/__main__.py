@@ -37,6 +37,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--metrics-port", type=int, default=None)
     parser.add_argument(
+        "--secrets-key-file",
+        type=Path,
+        default=None,
+        help="key that encrypts app secrets (default: $FAL_PLATFORM_SECRETS_KEY)",
+    )
+    parser.add_argument(
         "--build-timeout",
         type=float,
         default=1800.0,
@@ -65,6 +71,7 @@ def settings_from(arguments: argparse.Namespace) -> Settings:
         bootstrap_key_file=arguments.bootstrap_key_file,
         internal_token=arguments.internal_token or os.environ.get(INTERNAL_TOKEN_ENV),
         metrics_port=arguments.metrics_port,
+        secrets_key_file=arguments.secrets_key_file,
         build_timeout=arguments.build_timeout,
     )
 

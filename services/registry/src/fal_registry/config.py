@@ -20,6 +20,8 @@ class Settings:
     bootstrap_key_file: Path | None = None
     internal_token: str | None = None
     metrics_port: int | None = None
+    # Key that encrypts secrets at rest; without it secrets are refused.
+    secrets_key_file: Path | None = None
     build_ack_timeout: float = 10.0
     build_timeout: float = 1800.0
     nats_connect_timeout: float = 10.0

@@ -4,7 +4,10 @@ RegistryError
 ├── InvalidArgument      a field of the request breaks a rule
 ├── Unauthenticated      no key, a malformed key or a wrong key
 ├── PermissionDenied     the key's scope or owner does not allow the call
-├── NotFound             the named app or alias does not exist
+├── NotFound             the named app, alias, key or secret does not exist
+├── AlreadyExists        the named environment already exists
+├── FailedPrecondition   the call conflicts with the current state
+│   └── SecretsUnavailable  no secrets key, or the key cannot open a secret
 ├── BuildFailed          the scheduler could not build the environment
 ├── BuildTimedOut        the build took longer than the registry waits
 └── Unavailable          NATS, the scheduler or the database is unreachable
@@ -38,6 +41,18 @@ class PermissionDenied(RegistryError):
 
 class NotFound(RegistryError):
     code = grpc.StatusCode.NOT_FOUND
+
+
+class AlreadyExists(RegistryError):
+    code = grpc.StatusCode.ALREADY_EXISTS
+
+
+class FailedPrecondition(RegistryError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+
+
+class SecretsUnavailable(FailedPrecondition):
+    """Secrets cannot be stored or read: no key, or the wrong key."""
 
 
 class BuildFailed(RegistryError):

@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 BUILD_SUBJECT = "fal.scheduler.build"
 DEPLOYED_SUBJECT = "fal.apps.deployed"
 DELETED_SUBJECT = "fal.apps.deleted"
+CONTROL_SUBJECT = "fal.scheduler.control"
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,31 @@ class Messaging:
         except (TimeoutError, nats.errors.Error):
             logger.warning("Could not publish %s for %s", subject, payload["alias"])
 
+    async def control(
+        self, request: dict[str, Any], timeout: float = 5.0
+    ) -> dict[str, Any]:
+        """Ask the scheduler about, or act on, its live runners; its answer.
+
+        Raises Unavailable when no scheduler answers within ``timeout``.
+        """
+        try:
+            reply = await self._client.request(
+                CONTROL_SUBJECT, encode(request), timeout=timeout
+            )
+        except (TimeoutError, nats.errors.Error) as error:
+            raise Unavailable(
+                f"no scheduler answered runner requests on {self.url}"
+            ) from error
+        return decode(reply.data)
+
     async def build(
-        self, build_id: str, requirements: list[list[str]], python_version: str
+        self,
+        build_id: str,
+        requirements: list[list[str]],
+        python_version: str,
+        *,
+        no_cache: bool = False,
+        container_image: dict[str, Any] | None = None,
     ) -> AsyncIterator[BuildLog | BuildDone]:
         """Ask the scheduler to build an environment; yield its logs, then done.
 
@@ -141,20 +165,31 @@ class Messaging:
             message = f"NATS at {self.url} is unreachable: {error!r}"
             raise Unavailable(message) from error
         try:
-            await self._request_build(build_id, requirements, python_version)
+            await self._request_build(
+                build_id, requirements, python_version, no_cache, container_image
+            )
             async for event in self._build_events(subscription):
                 yield event
         finally:
             await subscription.unsubscribe()
 
     async def _request_build(
-        self, build_id: str, requirements: list[list[str]], python_version: str
+        self,
+        build_id: str,
+        requirements: list[list[str]],
+        python_version: str,
+        no_cache: bool = False,
+        container_image: dict[str, Any] | None = None,
     ) -> None:
-        request = {
+        request: dict[str, Any] = {
             "build_id": build_id,
             "requirements": requirements,
             "python_version": python_version,
         }
+        if no_cache:
+            request["no_cache"] = True
+        if container_image is not None:
+            request["container_image"] = container_image
         try:
             reply = await self._client.request(
                 BUILD_SUBJECT, encode(request), timeout=self.ack_timeout

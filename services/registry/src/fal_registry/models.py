@@ -67,7 +67,32 @@ class Environment(SQLModel, table=True):
 
     owner: str = Field(foreign_key="owners.name", primary_key=True, max_length=63)
     name: str = Field(primary_key=True, max_length=63)
+    description: str = Field(
+        default="",
+        sa_column=sa.Column(
+            sa.String(255), nullable=False, server_default=sa.text("''")
+        ),
+    )
     created_at: datetime = _created_at()
+
+
+class Secret(SQLModel, table=True):
+    """A secret of one environment, encrypted with the operator's key."""
+
+    __tablename__ = "secrets"
+    __table_args__ = (
+        sa.ForeignKeyConstraint(
+            ["owner", "environment_name"],
+            ["environments.owner", "environments.name"],
+        ),
+    )
+
+    owner: str = Field(primary_key=True, max_length=63)
+    environment_name: str = Field(primary_key=True, max_length=63)
+    name: str = Field(primary_key=True, max_length=128)
+    ciphertext: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
 
 
 class Application(SQLModel, table=True):

@@ -93,3 +93,22 @@ def _deployment_strategy(value: int) -> str:
     if value == registry_pb2.DEPLOYMENT_STRATEGY_RECREATE:
         return "recreate"
     return "rolling"
+
+
+def container_image_from_request(
+    request: registry_pb2.RegisterApplicationRequest,
+) -> dict[str, Any] | None:
+    """The app's container image (``ContainerImage.to_dict()``), if it has one."""
+    if not request.container_image_json:
+        return None
+    try:
+        image = json.loads(request.container_image_json)
+    except json.JSONDecodeError as error:
+        raise InvalidArgument(
+            f"container_image_json is not valid JSON: {error}."
+        ) from error
+    if not isinstance(image, dict) or not isinstance(image.get("dockerfile_str"), str):
+        raise InvalidArgument(
+            "container_image_json must be a JSON object with a 'dockerfile_str'."
+        )
+    return image

@@ -12,6 +12,7 @@ from typing import Any
 from google.protobuf import json_format
 
 from fal_proto import registry_pb2
+from fal_registry.errors import InvalidArgument
 
 DEFAULTS: dict[str, Any] = {
     "keep_alive": 60,
@@ -56,8 +57,43 @@ def settings_to_proto(settings: dict) -> registry_pb2.MachineRequirements:
 
 
 def effective_settings(code: dict, overrides: dict) -> dict:
-    """Defaults, overlaid with the code's values, overlaid with run-time ones."""
-    runtime = {
-        key: value for key, value in overrides.items() if key in RUNTIME_SETTINGS
-    }
-    return {**DEFAULTS, **code, **runtime}
+    """Defaults, overlaid with the code's values, overlaid with run-time ones.
+
+    Overrides of code-owned settings only exist between an update and the
+    next deploy, which drops them (see ``Store.register``).
+    """
+    return {**DEFAULTS, **code, **overrides}
+
+
+# Bounds of settings a caller may change; (minimum, maximum or None).
+_BOUNDS: dict[str, tuple[int, int | None]] = {
+    "keep_alive": (0, None),
+    "max_multiplexing": (1, None),
+    "max_concurrency": (0, None),
+    "min_concurrency": (0, None),
+    "concurrency_buffer": (0, None),
+    "concurrency_buffer_perc": (0, 100),
+    "scaling_delay": (0, None),
+    "request_timeout": (1, None),
+    "startup_timeout": (1, None),
+}
+
+
+def validate_changes(changes: dict[str, Any], current: dict[str, Any]) -> None:
+    """Refuse out-of-range values and a minimum above the maximum."""
+    for name, (low, high) in _BOUNDS.items():
+        value = changes.get(name)
+        if value is None:
+            continue
+        if value < low or (high is not None and value > high):
+            limit = f"at least {low}" if high is None else f"{low} to {high}"
+            raise InvalidArgument(f"{name} {value} is out of range: use {limit}.")
+    for name in ("machine_types", "valid_regions"):
+        if any(not item.strip() for item in changes.get(name, [])):
+            raise InvalidArgument(f"{name} holds an empty name.")
+    merged = {**current, **changes}
+    if merged["min_concurrency"] > merged["max_concurrency"]:
+        raise InvalidArgument(
+            f"min_concurrency {merged['min_concurrency']} is above max_concurrency "
+            f"{merged['max_concurrency']}: raise the maximum or lower the minimum."
+        )

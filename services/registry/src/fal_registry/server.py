@@ -24,6 +24,7 @@ from fal_proto import registry_pb2, registry_pb2_grpc
 from fal_registry.auth import Authenticator, KeyScope
 from fal_registry.config import Settings
 from fal_registry.database import create_engine, mask_url, upgrade_schema
+from fal_registry.encryption import NoSecretBox, SecretBox, load_secret_box
 from fal_registry.errors import RegistryError
 from fal_registry.messaging import Messaging
 from fal_registry.metrics import RegistryMetrics
@@ -49,6 +50,7 @@ class RegistryServer:
         self._health = health.aio.HealthServicer()
         self._messaging: Messaging | None = None
         self._metrics_server: tuple[WSGIServer, threading.Thread] | None = None
+        self._secret_box: SecretBox | NoSecretBox = NoSecretBox()
 
     @property
     def address(self) -> str:
@@ -66,6 +68,7 @@ class RegistryServer:
 
     async def _start(self) -> None:
         settings = self.settings
+        self._secret_box = load_secret_box(settings.secrets_key_file)
         engine = create_engine(settings.database_url)
         await asyncio.to_thread(upgrade_schema, engine)
         self.store = Store(engine)
@@ -130,6 +133,7 @@ class RegistryServer:
             self.metrics,
             self.settings.gateway_url,
             self.settings.queue_url,
+            self._secret_box,
         )
 
     def _start_metrics(self) -> None:

@@ -14,6 +14,7 @@ import grpc
 
 from fal_proto import registry_pb2, registry_pb2_grpc
 from fal_registry.config import Settings
+from fal_registry.encryption import generate_key
 from fal_registry.server import RegistryServer
 
 INTERNAL_TOKEN = "internal-test-token"
@@ -88,8 +89,49 @@ class RunningRegistry:
         return [response async for response in call]
 
 
+@dataclass
+class FakeControl:
+    """Answers ``fal.scheduler.control`` from a fixed list of runners."""
+
+    runners: list[dict[str, Any]] = field(default_factory=list)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    async def handle(self, message: Any) -> None:
+        request = json.loads(message.data)
+        self.requests.append(request)
+        await message.respond(json.dumps(self.answer(request)).encode())
+
+    def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        owned = [r for r in self.runners if r["owner"] == request.get("owner")]
+        if request["action"] == "list":
+            alias = request.get("alias")
+            listed = [r for r in owned if alias is None or r["alias"] == alias]
+            return {"ok": True, "runners": listed}
+        if request["action"] == "rollout":
+            count = sum(1 for r in owned if r["alias"] == request["alias"])
+            return {"ok": True, "runners": count}
+        if any(r["runner_id"] == request.get("runner_id") for r in owned):
+            return {"ok": True}
+        return {
+            "ok": False,
+            "error": "not_found",
+            "message": f"No runner {request.get('runner_id')!r} is running.",
+        }
+
+
+def write_secrets_key(home: Path) -> Path:
+    """A fresh secrets key file in ``home``, as ``fal-platform up`` makes."""
+    path = home / "secrets_key"
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        path.write_text(generate_key() + "\n")
+        path.chmod(0o600)
+    return path
+
+
 def make_settings(database_url: str, nats_url: str, home: Path) -> Settings:
     return Settings(
+        secrets_key_file=write_secrets_key(home),
         database_url=database_url,
         nats_url=nats_url,
         gateway_url=GATEWAY_URL,

@@ -27,6 +27,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nats-url", default="nats://127.0.0.1:7222")
     parser.add_argument("--home", default=_DEFAULT_HOME)
     parser.add_argument(
+        "--filestore-url",
+        default=None,
+        help="filestore base URL handed to runners as FAL_FILESTORE_URL",
+    )
+    parser.add_argument(
         "--internal-token",
         default=None,
         help="shared secret of the services (default: $FAL_PLATFORM_INTERNAL_TOKEN)",
@@ -36,6 +41,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=int,
         default=64 * 1024 * 1024,
         help="largest request body accepted, in bytes",
+    )
+    parser.add_argument(
+        "--result-retention",
+        type=float,
+        default=24 * 3600.0,
+        help="seconds queued requests' records and results are kept",
+    )
+    parser.add_argument(
+        "--queue-limit",
+        type=int,
+        default=10000,
+        help="requests one app may have queued or running; more get 429",
+    )
+    parser.add_argument(
+        "--queue-ack-wait",
+        type=float,
+        default=30.0,
+        help="seconds before another scheduler takes over a dead one's requests",
     )
     parser.add_argument("--log-level", default="INFO")
     return parser.parse_args(argv)
@@ -56,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 2
     from fal_scheduler.gateway import GatewayConfig
+    from fal_scheduler.queue import QueueSettings
 
     config = SchedulerConfig(
         home=Path(args.home).expanduser().resolve(),
@@ -65,6 +89,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         gateway=GatewayConfig(max_body_bytes=args.max_body_size),
+        filestore_url=args.filestore_url,
+        queue=QueueSettings(
+            result_retention=args.result_retention,
+            queue_limit=args.queue_limit,
+            ack_wait=args.queue_ack_wait,
+        ),
     )
     asyncio.run(_run(config))
     return 0

@@ -6,6 +6,9 @@ into it; ``env_key`` hashes exactly those. Environments live at
 ``HOME/envs/<env_key>``. A build happens in a temporary directory next to
 the target and is renamed into place, so a half-built environment is never
 visible; an existing directory is a finished environment and is reused.
+A rebuild (``no_cache``) builds a fresh copy the same way and swaps it in;
+the replaced copy is moved aside, not deleted, because runners started
+from it may still import from it, and it is removed by the key's next build.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,14 +57,27 @@ _PYTHON_VERSION = re.compile(r"^\d+\.\d+$")
 
 @dataclass(frozen=True)
 class FalSource:
-    """How one fal distribution is installed into app environments."""
+    """How one fal distribution is installed into app environments.
+
+    An editable source with ``link_files`` is not rebuilt by uv for every
+    environment (building an editable wheel costs seconds each time): its
+    ``.pth`` and ``.dist-info`` files, which only point at the source tree,
+    are copied from this interpreter's installation, and only its
+    ``dependencies`` are installed with uv.
+    """
 
     name: str
     requirement: str  # a path or "name==version"
     editable: bool = False
+    link_files: tuple[str, ...] = ()
+    dependencies: tuple[str, ...] = ()
 
     def install_args(self) -> list[str]:
         return ["-e", self.requirement] if self.editable else [self.requirement]
+
+    @property
+    def linked(self) -> bool:
+        return self.editable and bool(self.link_files)
 
 
 @dataclass(frozen=True)
@@ -110,8 +127,53 @@ def _source_of(name: str, distribution: importlib.metadata.Distribution) -> FalS
         url = urlparse(info.get("url", ""))
         if url.scheme == "file" and "dir_info" in info:
             editable = bool(info["dir_info"].get("editable", False))
-            return FalSource(name, unquote(url.path), editable=editable)
+            path = unquote(url.path)
+            if editable:
+                return _editable_source(name, path, distribution)
+            return FalSource(name, path)
     return FalSource(name, f"{name}=={distribution.version}")
+
+
+def _editable_source(
+    name: str, path: str, distribution: importlib.metadata.Distribution
+) -> FalSource:
+    files = [
+        str(entry.locate())
+        for entry in distribution.files or []
+        if _is_link_file(str(entry))
+    ]
+    dependencies = _pyproject_dependencies(Path(path))
+    if not files or dependencies is None:
+        return FalSource(name, path, editable=True)
+    return FalSource(name, path, True, tuple(sorted(files)), tuple(dependencies))
+
+
+def _is_link_file(entry: str) -> bool:
+    """An editable install's own files: top-level .pth, its dist-info."""
+    parts = Path(entry).parts
+    if len(parts) == 1:
+        return entry.endswith(".pth")
+    # RECORD is written anew; uv's own cache notes describe the original.
+    return (
+        len(parts) == 2
+        and parts[0].endswith(".dist-info")
+        and parts[1] != "RECORD"
+        and not parts[1].startswith("uv_")
+    )
+
+
+def _pyproject_dependencies(source: Path) -> list[str] | None:
+    try:
+        with open(source / "pyproject.toml", "rb") as handle:
+            project = tomllib.load(handle).get("project", {})
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    dependencies = project.get("dependencies", [])
+    if "dependencies" in project.get("dynamic", []) or not isinstance(
+        dependencies, list
+    ):
+        return None
+    return [str(item) for item in dependencies]
 
 
 class EnvironmentBuilder:
@@ -147,7 +209,12 @@ class EnvironmentBuilder:
             "python": _minor_version(python_version),
             "index": self.index.as_json(),
             "fal": [
-                [source.name, source.requirement, source.editable]
+                [
+                    source.name,
+                    source.requirement,
+                    source.editable,
+                    list(source.dependencies),
+                ]
                 for source in self.fal_sources
             ],
         }
@@ -162,11 +229,18 @@ class EnvironmentBuilder:
         requirements: Sequence[Sequence[str]],
         python_version: str,
         on_log: BuildLogSink | None = None,
+        *,
+        no_cache: bool = False,
     ) -> BuiltEnvironment:
-        """Return the environment for these inputs, building it if missing."""
+        """Return the environment for these inputs, building it if missing.
+
+        ``no_cache`` rebuilds it even when it exists, asking uv to revalidate
+        what it cached, and replaces the old copy only once the new one is
+        complete.
+        """
         env_key = self.env_key(requirements, python_version)
         built = BuiltEnvironment(env_key, self.env_path(env_key))
-        if built.path.exists():
+        if built.path.exists() and not no_cache:
             await _emit(on_log, f"Reusing environment {env_key}.", "INFO")
             return built
 
@@ -174,10 +248,12 @@ class EnvironmentBuilder:
         # lock across processes. Re-check after each: someone may have won.
         lock = self._locks.setdefault(env_key, asyncio.Lock())
         async with lock, self._file_lock(env_key):
-            if built.path.exists():
+            if built.path.exists() and not no_cache:
                 await _emit(on_log, f"Reusing environment {env_key}.", "INFO")
                 return built
-            await self._build(built, requirements, python_version, on_log)
+            if no_cache:
+                await _emit(on_log, f"Rebuilding environment {env_key}.", "INFO")
+            await self._build(built, requirements, python_version, on_log, no_cache)
         return built
 
     @contextlib.asynccontextmanager
@@ -197,6 +273,7 @@ class EnvironmentBuilder:
         requirements: Sequence[Sequence[str]],
         python_version: str,
         on_log: BuildLogSink | None,
+        no_cache: bool = False,
     ) -> None:
         self._remove_stale_builds(built.env_key)
         staging = Path(
@@ -206,8 +283,9 @@ class EnvironmentBuilder:
         logger.info("Building environment %s in %s", built.env_key, staging)
         try:
             await self._create_venv(staging, python_version, on_log)
-            await self._install_steps(staging, requirements, on_log)
-            os.rename(staging, built.path)
+            refresh = ["--refresh"] if no_cache else []
+            await self._install_steps(staging, requirements, on_log, refresh)
+            self._move_into_place(staging, built.path)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
@@ -218,9 +296,19 @@ class EnvironmentBuilder:
         )
 
     def _remove_stale_builds(self, env_key: str) -> None:
-        # Only called under the key's file lock: leftovers are from a crash.
-        for leftover in self.envs_dir.glob(f".{env_key}.building-*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+        # Only called under the key's file lock: half-built leftovers are
+        # from a crash, replaced copies from an earlier rebuild.
+        for pattern in (f".{env_key}.building-*", f".{env_key}.replaced-*"):
+            for leftover in self.envs_dir.glob(pattern):
+                shutil.rmtree(leftover, ignore_errors=True)
+
+    def _move_into_place(self, staging: Path, target: Path) -> None:
+        if target.exists():
+            replaced = tempfile.mkdtemp(
+                prefix=f".{target.name}.replaced-", dir=self.envs_dir
+            )
+            os.rename(target, Path(replaced) / target.name)
+        os.rename(staging, target)
 
     async def _create_venv(
         self, staging: Path, python_version: str, on_log: BuildLogSink | None
@@ -241,19 +329,27 @@ class EnvironmentBuilder:
         staging: Path,
         requirements: Sequence[Sequence[str]],
         on_log: BuildLogSink | None,
+        extra_flags: Sequence[str] = (),
     ) -> None:
         for number, step in enumerate(requirements, start=1):
             if not step:
                 continue
             await _emit(on_log, f"Step {number}: installing {' '.join(step)}", "INFO")
-            code, output = await self._install(staging, list(step), on_log)
+            args = [*extra_flags, *step]
+            code, output = await self._install(staging, args, on_log)
             if code != 0:
                 raise EnvironmentBuildError(
                     f"Requirement step {number} ({' '.join(step)}) failed: "
                     f"{_error_summary(output)}"
                 )
 
-        fal_args = [arg for source in self.fal_sources for arg in source.install_args()]
+        await self._install_fal_runtime(staging, on_log)
+
+    async def _install_fal_runtime(
+        self, staging: Path, on_log: BuildLogSink | None
+    ) -> None:
+        linked = [source for source in self.fal_sources if source.linked]
+        fal_args = _runtime_install_args(self.fal_sources)
         if fal_args:
             await _emit(on_log, "Installing the fal runtime packages.", "INFO")
             code, output = await self._install(staging, fal_args, on_log)
@@ -262,6 +358,10 @@ class EnvironmentBuilder:
                     "Installing the fal runtime packages "
                     f"({' '.join(fal_args)}) failed: {_error_summary(output)}"
                 )
+        if linked:
+            site_packages = _site_packages(staging)
+            for source in linked:
+                _link_editable(source, site_packages)
 
     async def _install(
         self, staging: Path, args: list[str], on_log: BuildLogSink | None
@@ -296,6 +396,56 @@ class EnvironmentBuilder:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+
+def _runtime_install_args(sources: Sequence[FalSource]) -> list[str]:
+    """uv arguments for the fal packages: linked ones contribute their deps."""
+    own_names = {_normalized(source.name) for source in sources}
+    args: list[str] = []
+    for source in sources:
+        if not source.linked:
+            args += source.install_args()
+            continue
+        for dependency in source.dependencies:
+            if _requirement_name(dependency) not in own_names and dependency not in args:
+                args.append(dependency)
+    return args
+
+
+def _site_packages(environment: Path) -> Path:
+    found = sorted(environment.glob("lib/python*/site-packages"))
+    if not found:
+        raise EnvironmentBuildError(f"{environment} has no lib/python*/site-packages.")
+    return found[0]
+
+
+def _link_editable(source: FalSource, site_packages: Path) -> None:
+    """Copy an editable install's pointer files and write their RECORD."""
+    record: list[str] = []
+    dist_info = ""
+    for file_name in source.link_files:
+        original = Path(file_name)
+        if original.parent.name.endswith(".dist-info"):
+            dist_info = original.parent.name
+            relative = f"{dist_info}/{original.name}"
+        else:
+            relative = original.name
+        target = site_packages / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(original, target)
+        record.append(f"{relative},,")
+    if dist_info:
+        record.append(f"{dist_info}/RECORD,,")
+        (site_packages / dist_info / "RECORD").write_text("\n".join(record) + "\n")
+
+
+def _requirement_name(requirement: str) -> str:
+    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    return _normalized(match.group(1)) if match else requirement
+
+
+def _normalized(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _minor_version(python_version: str) -> str:

@@ -59,3 +59,27 @@ class InvalidKeyError(SchedulerError):
 
 class RegistryUnavailableError(SchedulerError):
     """The registry could not be reached or failed."""
+
+
+class QueueError(SchedulerError):
+    """A queue operation was refused; ``status_code`` is its HTTP answer."""
+
+    status_code = 400
+
+
+class RequestNotFoundError(QueueError):
+    """No queued request has this id (never submitted or expired)."""
+
+    status_code = 404
+
+
+class QueueFullError(QueueError):
+    """The app's queue is at its limit; the caller should retry later."""
+
+    status_code = 429
+
+
+class QueueUnavailableError(QueueError):
+    """JetStream could not be reached or refused the request."""
+
+    status_code = 503

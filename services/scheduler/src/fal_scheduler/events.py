@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ from fal_scheduler.pools import RunnerPools
 
 __all__ = [
     "BUILD_SUBJECT",
+    "BuildRequest",
     "DELETED_SUBJECT",
     "DEPLOYED_SUBJECT",
     "EventResponder",
@@ -42,8 +44,19 @@ DELETED_SUBJECT = "fal.apps.deleted"
 _BUILD_QUEUE_GROUP = "fal-scheduler-builds"
 
 
-def parse_build_request(data: bytes) -> tuple[str, list[list[str]], str]:
-    """Decode a build request into ``(build_id, requirements, python_version)``."""
+@dataclass(frozen=True)
+class BuildRequest:
+    """One ``fal.scheduler.build`` request, decoded."""
+
+    build_id: str
+    requirements: list[list[str]]
+    python_version: str
+    no_cache: bool = False
+    container_image: dict[str, Any] | None = None
+
+
+def parse_build_request(data: bytes) -> BuildRequest:
+    """Decode and check a build request."""
     payload = json.loads(data)
     if not isinstance(payload, dict):
         raise ValueError("a build request must be a JSON object")
@@ -59,8 +72,28 @@ def parse_build_request(data: bytes) -> tuple[str, list[list[str]], str]:
     python_version = payload.get("python_version") or ""
     if not isinstance(python_version, str):
         raise ValueError("python_version must be a string like '3.11'")
-    return build_id, requirements, python_version
+    container_image = payload.get("container_image")
+    if container_image is not None and not isinstance(container_image, dict):
+        raise ValueError("container_image must be a JSON object")
+    return BuildRequest(
+        build_id,
+        requirements,
+        python_version,
+        no_cache=payload.get("no_cache") is True,
+        container_image=container_image,
+    )
 
+
+def refuse_container_image() -> str:
+    """Why this scheduler cannot take an app that runs in a container image."""
+    return (
+        "this scheduler's runner backend runs apps as local processes in uv "
+        "virtual environments and cannot run container images "
+        "(kind='container', image=ContainerImage(...)). Only a container-"
+        "capable runner backend can run them, such as the Ray backend this "
+        "platform plans, and no such backend exists yet; declare the app's "
+        "packages with requirements=[...] instead."
+    )
 
 def _encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
@@ -102,21 +135,26 @@ class EventResponder:
 
     async def _on_build(self, msg: Msg) -> None:
         try:
-            build_id, requirements, python_version = parse_build_request(msg.data)
-            env_key = self.builder.env_key(requirements, python_version)
+            request = parse_build_request(msg.data)
+            env_key = self.builder.env_key(
+                request.requirements, request.python_version
+            )
         except (ValueError, EnvironmentBuildError) as error:
             await msg.respond(_encode({"accepted": False, "error": str(error)}))
             return
+        if request.container_image is not None:
+            refusal = refuse_container_image()
+            await msg.respond(_encode({"accepted": False, "error": refusal}))
+            return
         await msg.respond(_encode({"accepted": True, "env_key": env_key}))
-        task = asyncio.create_task(self._build(build_id, requirements, python_version))
+        task = asyncio.create_task(self._build(request))
         self._builds.add(task)
         task.add_done_callback(self._builds.discard)
 
-    async def _build(
-        self, build_id: str, requirements: list[list[str]], python_version: str
-    ) -> None:
+    async def _build(self, request: BuildRequest) -> None:
         assert self._nats is not None
         client = self._nats
+        build_id = request.build_id
         log_subject = f"fal.build.{build_id}.log"
 
         async def publish_log(message: str, level: str) -> None:
@@ -125,7 +163,12 @@ class EventResponder:
             await client.publish(log_subject, _encode(payload))
 
         try:
-            built = await self.builder.ensure(requirements, python_version, publish_log)
+            built = await self.builder.ensure(
+                request.requirements,
+                request.python_version,
+                publish_log,
+                no_cache=request.no_cache,
+            )
         except EnvironmentBuildError as error:
             self.metrics.environment_builds.labels("failed").inc()
             logger.info("Build %s failed: %s", build_id, error)

@@ -5,24 +5,38 @@ from the revision's runner pool (waiting for a runner to start if needed)
 and forwards the body to the runner. The runner's status code, body and
 content type come back unchanged, with ``x-fal-request-id``.
 
-Known shortcoming: the runner's response is buffered whole before it is
-returned, so streaming endpoints (server-sent events) arrive at once at the
-end, and websockets are not routed at all.
+Responses are relayed as they arrive (server-sent events are not
+buffered), and the runner slot is held until the body is done; a client that
+disconnects closes the connection to the runner, which cancels the handler.
+``.../stream`` after an endpoint's path serves that endpoint with
+``accept: text/event-stream``. Websockets on the same URLs are relayed to
+the runner both ways, holding a runner slot for the life of the session.
+Private apps take a key in ``Authorization`` or a short-lived app token
+(``fal_jwt_token`` query parameter, or ``Authorization: Bearer``) issued by
+``POST /tokens/``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import secrets
 import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
+from urllib.parse import urlencode
 
 import httpx
-from fastapi import FastAPI, Request
+import websockets
+from fastapi import APIRouter, FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.requests import HTTPConnection
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import InvalidStatus
 
 from fal_proto import registry_pb2
 from fal_scheduler.errors import (
@@ -33,8 +47,16 @@ from fal_scheduler.errors import (
     SetupFailingError,
 )
 from fal_scheduler.metrics import SchedulerMetrics
+from fal_scheduler.pool import Lease, RunnerPool
 from fal_scheduler.pools import RunnerPools
-from fal_scheduler.registry import RegistryClient
+from fal_scheduler.registry import Identity, RegistryClient
+from fal_scheduler.streaming import UpstreamResponse, relay_websocket
+from fal_scheduler.tokens import (
+    DEFAULT_TOKEN_SECONDS,
+    MAX_TOKEN_SECONDS,
+    AppTokens,
+    InvalidTokenError,
+)
 
 __all__ = ["RESERVED_OWNERS", "GatewayConfig", "GatewayError", "create_gateway"]
 
@@ -43,8 +65,11 @@ logger = logging.getLogger(__name__)
 REQUEST_ID_HEADER = "x-fal-request-id"
 # First path segments that belong to the platform, never to an owner.
 RESERVED_OWNERS = frozenset(
-    {"health", "metrics", "queue", "requests", "docs", "openapi.json", "ws"}
+    {"health", "metrics", "queue", "requests", "docs", "openapi.json", "ws", "tokens"}
 )
+TOKEN_QUERY_PARAMETER = "fal_jwt_token"
+STREAM_SUFFIX = "/stream"
+EVENT_STREAM = "text/event-stream"
 _FORWARDED_REQUEST_HEADERS = ("content-type", "accept")
 _DROPPED_RESPONSE_HEADERS = frozenset(
     {
@@ -75,6 +100,9 @@ class GatewayError(Exception):
 class GatewayConfig:
     max_body_bytes: int = 64 * 1024 * 1024
     default_request_timeout: float = 3600.0
+    # Signs app tokens; the scheduler passes the platform's internal secret.
+    # Empty: a random secret, so tokens hold only in this process.
+    token_secret: str = ""
 
 
 def create_gateway(
@@ -82,6 +110,7 @@ def create_gateway(
     pools: RunnerPools,
     metrics: SchedulerMetrics,
     config: GatewayConfig | None = None,
+    queue_router: APIRouter | None = None,
 ) -> FastAPI:
     """The gateway's ASGI app; the caller owns the lifecycle of its parts."""
     config = config or GatewayConfig()
@@ -93,7 +122,8 @@ def create_gateway(
         await client.aclose()
 
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
-    forwarder = _Forwarder(registry, pools, metrics, config, client)
+    tokens = AppTokens(config.token_secret or secrets.token_hex(32))
+    forwarder = _Forwarder(registry, pools, metrics, config, client, tokens)
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -105,6 +135,14 @@ def create_gateway(
             generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST
         )
 
+    if queue_router is not None:  # before the catch-all run routes
+        app.include_router(queue_router)
+
+    @app.post("/tokens")
+    @app.post("/tokens/")
+    async def issue_token(request: Request) -> Response:
+        return await forwarder.issue_token(request)
+
     @app.post("/{owner}/{alias}")
     async def run_root(owner: str, alias: str, request: Request) -> Response:
         return await forwarder.handle(owner, alias, "", request)
@@ -112,6 +150,16 @@ def create_gateway(
     @app.post("/{owner}/{alias}/{path:path}")
     async def run_path(owner: str, alias: str, path: str, request: Request) -> Response:
         return await forwarder.handle(owner, alias, path, request)
+
+    @app.websocket("/{owner}/{alias}")
+    async def websocket_root(owner: str, alias: str, websocket: WebSocket) -> None:
+        await forwarder.handle_websocket(owner, alias, "", websocket)
+
+    @app.websocket("/{owner}/{alias}/{path:path}")
+    async def websocket_path(
+        owner: str, alias: str, path: str, websocket: WebSocket
+    ) -> None:
+        await forwarder.handle_websocket(owner, alias, path, websocket)
 
     return app
 
@@ -126,12 +174,14 @@ class _Forwarder:
         metrics: SchedulerMetrics,
         config: GatewayConfig,
         client: httpx.AsyncClient,
+        tokens: AppTokens,
     ) -> None:
         self.registry = registry
         self.pools = pools
         self.metrics = metrics
         self.config = config
         self.client = client
+        self.tokens = tokens
 
     async def handle(
         self, owner: str, alias: str, path: str, request: Request
@@ -160,17 +210,34 @@ class _Forwarder:
         body = await _read_body(request, self.config.max_body_bytes)
         app = await self._resolve(owner, alias)
         await self._authorize(app, request)
-        _check_endpoint(app, path)
+        path, streamed = _runner_path(app, path)
 
+        # The slot is held until the response body is done, so a stream
+        # counts against max_multiplexing for as long as it lasts.
+        app, pool, lease = await self._acquire(app)
+        try:
+            return await self._forward(
+                app, lease.base_url, path, body, request, streamed,
+                partial(pool.release, lease),
+            )  # fmt: skip
+        except BaseException:
+            await pool.release(lease)
+            raise
+
+    async def _acquire(
+        self, app: registry_pb2.ResolveApplicationResponse
+    ) -> tuple[registry_pb2.ResolveApplicationResponse, RunnerPool, Lease]:
+        """A runner slot of the app's current revision (waiting for one)."""
+        owner, alias = app.owner, app.alias
         # A pool closes when its revision is replaced while we wait: try
         # once more with a fresh resolution.
         for attempt in range(2):
             pool = self.pools.pool_for(app)
             try:
-                async with pool.lease() as lease:
-                    if lease.cold_start:
-                        self.metrics.cold_starts.inc()
-                    return await self._forward(app, lease.base_url, path, body, request)
+                lease = await pool.acquire()
+                if lease.cold_start:
+                    self.metrics.cold_starts.inc()
+                return app, pool, lease
             except PoolClosedError:
                 if attempt:
                     raise GatewayError(
@@ -197,28 +264,148 @@ class _Forwarder:
             raise GatewayError(503, str(error)) from error
 
     async def _authorize(
-        self, app: registry_pb2.ResolveApplicationResponse, request: Request
+        self, app: registry_pb2.ResolveApplicationResponse, request: HTTPConnection
     ) -> None:
         if app.auth_mode not in ("", "private"):
             return
         name = f"{app.owner}/{app.alias}"
+        token = _app_token(request)
+        if token is not None:
+            self._check_token(token, app)
+            return
         key = _parse_key(request.headers.get("authorization", ""))
         if key is None:
             raise GatewayError(
                 401,
                 f"Application '{name}' is private: send the header "
-                "'Authorization: Key <key_id>:<key_secret>'.",
+                "'Authorization: Key <key_id>:<key_secret>', or an app token "
+                f"in the query parameter '{TOKEN_QUERY_PARAMETER}'.",
             )
+        identity = await self._identify(key, name)
+        if identity.owner != app.owner:
+            raise GatewayError(404, f"Application '{name}' not found.")
+
+    def _check_token(
+        self, token: str, app: registry_pb2.ResolveApplicationResponse
+    ) -> None:
+        name = f"{app.owner}/{app.alias}"
         try:
-            identity = await self.registry.authenticate(*key)
+            claims = self.tokens.verify(token)
+        except InvalidTokenError as error:
+            raise GatewayError(401, f"The app token for '{name}': {error}") from error
+        if not claims.allows(app.owner, app.alias):
+            detail = f"The app token presented does not allow '{name}'."
+            raise GatewayError(403, detail)
+
+    async def _identify(self, key: tuple[str, str], name: str) -> Identity:
+        try:
+            return await self.registry.authenticate(*key)
         except InvalidKeyError as error:
             raise GatewayError(
                 401, f"The key presented for '{name}' is invalid or was revoked."
             ) from error
         except RegistryUnavailableError as error:
             raise GatewayError(503, str(error)) from error
-        if identity.owner != app.owner:
-            raise GatewayError(404, f"Application '{name}' not found.")
+
+    async def issue_token(self, request: Request) -> Response:
+        """``POST /tokens/``: an app token for apps of the key's owner."""
+        try:
+            key = _parse_key(request.headers.get("authorization", ""))
+            if key is None:
+                raise GatewayError(
+                    401,
+                    "Issuing an app token needs the header "
+                    "'Authorization: Key <key_id>:<key_secret>'.",
+                )
+            apps, seconds = _token_request(await _json_body(request))
+            identity = await self._identify(key, "app tokens")
+            allowed = [_qualified(identity.owner, app) for app in apps]
+        except GatewayError as error:
+            return JSONResponse({"detail": error.detail}, error.status_code)
+        return JSONResponse(self.tokens.issue(identity.owner, allowed, seconds), 201)
+
+    async def handle_websocket(
+        self, owner: str, alias: str, path: str, websocket: WebSocket
+    ) -> None:
+        """Relay a websocket to a runner; errors are answered before upgrade."""
+        try:
+            app, pool, lease = await self._open_websocket(owner, alias, path, websocket)
+        except GatewayError as error:
+            response = JSONResponse({"detail": error.detail}, error.status_code)
+            await websocket.send_denial_response(response)
+            return
+        # The slot is held for the whole session: the pool sees it as load.
+        try:
+            await self._relay(app, lease, "/" + path, websocket)
+        finally:
+            await pool.release(lease)
+
+    async def _open_websocket(
+        self, owner: str, alias: str, path: str, websocket: WebSocket
+    ) -> tuple[registry_pb2.ResolveApplicationResponse, RunnerPool, Lease]:
+        if owner in RESERVED_OWNERS:
+            raise GatewayError(
+                404, f"Application '{owner}/{alias}' not found.", known_app=False
+            )
+        app = await self._resolve(owner, alias)
+        await self._authorize(app, websocket)
+        _runner_path(app, "/" + path)
+        return await self._acquire(app)
+
+    async def _relay(
+        self,
+        app: registry_pb2.ResolveApplicationResponse,
+        lease: Lease,
+        path: str,
+        websocket: WebSocket,
+    ) -> None:
+        try:
+            runner = await self._connect_runner(lease, path, websocket)
+        except GatewayError as error:
+            response = JSONResponse({"detail": error.detail}, error.status_code)
+            await websocket.send_denial_response(response)
+            return
+        async with runner:
+            await websocket.accept(runner.subprotocol)
+            await relay_websocket(websocket, runner)
+
+    async def _connect_runner(
+        self, lease: Lease, path: str, websocket: WebSocket
+    ) -> ClientConnection:
+        url = "ws" + lease.base_url.removeprefix("http") + path
+        query = [
+            (name, value)
+            for name, value in websocket.query_params.multi_items()
+            if name != TOKEN_QUERY_PARAMETER
+        ]
+        if query:
+            url += "?" + urlencode(query)
+        headers = {
+            name: value
+            for name, value in websocket.headers.items()
+            if name.startswith("x-fal-")
+        }
+        headers.setdefault(REQUEST_ID_HEADER, str(uuid.uuid4()))
+        subprotocols: Any = websocket.scope.get("subprotocols") or None
+        try:
+            return await websockets.connect(
+                url,
+                additional_headers=headers,
+                subprotocols=subprotocols,
+                compression=None,
+                max_size=None,
+                open_timeout=30,
+            )
+        except InvalidStatus as error:
+            detail = error.response.body.decode(errors="replace") or "rejected"
+            raise GatewayError(
+                error.response.status_code,
+                f"The runner refused the websocket: {detail}",
+            ) from error
+        except (OSError, TimeoutError) as error:
+            raise GatewayError(
+                503, f"The runner could not be reached for a websocket: {error}"
+            ) from error
 
     async def _forward(
         self,
@@ -227,6 +414,8 @@ class _Forwarder:
         path: str,
         body: bytes,
         request: Request,
+        streamed: bool,
+        release: Any,
     ) -> Response:
         headers = {
             name: request.headers[name]
@@ -236,16 +425,24 @@ class _Forwarder:
         for name, value in request.headers.items():
             if name.startswith("x-fal-"):
                 headers[name] = value
+        if streamed:
+            headers["accept"] = EVENT_STREAM
         timeout = self.config.default_request_timeout
         if app.settings.HasField("request_timeout") and app.settings.request_timeout:
             timeout = float(app.settings.request_timeout)
         url = base_url + path
-        if request.url.query:
-            url += "?" + request.url.query
+        query = [
+            (name, value)
+            for name, value in request.query_params.multi_items()
+            if name != TOKEN_QUERY_PARAMETER
+        ]
+        if query:
+            url += "?" + urlencode(query)
         try:
-            upstream = await self.client.post(
-                url, content=body, headers=headers, timeout=timeout
+            outgoing = self.client.build_request(
+                "POST", url, content=body, headers=headers, timeout=timeout
             )
+            upstream = await self.client.send(outgoing, stream=True)
         except httpx.TimeoutException as error:
             raise GatewayError(
                 504,
@@ -263,11 +460,7 @@ class _Forwarder:
             for name, value in upstream.headers.items()
             if name.lower() not in _DROPPED_RESPONSE_HEADERS
         }
-        return Response(
-            content=upstream.content,
-            status_code=upstream.status_code,
-            headers=response_headers,
-        )
+        return UpstreamResponse(upstream, response_headers, release)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -288,6 +481,58 @@ def _too_large(limit: int) -> str:
     return f"The request body is larger than the limit of {limit} bytes."
 
 
+def _app_token(request: HTTPConnection) -> str | None:
+    token = request.query_params.get(TOKEN_QUERY_PARAMETER)
+    if token:
+        return token
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return None
+
+
+async def _json_body(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError as error:
+        raise GatewayError(400, "The request body must be JSON.") from error
+
+
+def _token_request(body: Any) -> tuple[list[str], int]:
+    """``allowed_apps`` and ``token_expiration`` of a token request."""
+    if not isinstance(body, dict):
+        raise GatewayError(
+            422, "Send a JSON object with 'allowed_apps' (a list of app names)."
+        )
+    apps = body.get("allowed_apps")
+    names_ok = isinstance(apps, list) and all(
+        isinstance(app, str) and app.strip("/") for app in apps
+    )
+    if not apps or not names_ok:
+        raise GatewayError(
+            422, f"'allowed_apps' must be a non-empty list of app names; got {apps!r}."
+        )
+    seconds = body.get("token_expiration", DEFAULT_TOKEN_SECONDS)
+    if not isinstance(seconds, int) or not 0 < seconds <= MAX_TOKEN_SECONDS:
+        raise GatewayError(
+            422,
+            f"'token_expiration' is {seconds!r}; use whole seconds from 1 to "
+            f"{MAX_TOKEN_SECONDS}.",
+        )
+    return apps, seconds
+
+
+def _qualified(owner: str, app: str) -> str:
+    """``owner/alias`` of an allowed app named with or without its owner."""
+    parts = app.strip("/").split("/")
+    if len(parts) == 1:
+        return f"{owner}/{parts[0]}"
+    if parts[0] != owner:
+        detail = f"A key of '{owner}' cannot issue a token for '{app}'."
+        raise GatewayError(403, detail)
+    return f"{owner}/{parts[1]}"
+
+
 def _parse_key(header: str) -> tuple[str, str] | None:
     scheme, _, credentials = header.strip().partition(" ")
     if scheme.lower() != "key":
@@ -298,13 +543,25 @@ def _parse_key(header: str) -> tuple[str, str] | None:
     return key_id, key_secret
 
 
-def _check_endpoint(app: registry_pb2.ResolveApplicationResponse, path: str) -> None:
+def _runner_path(
+    app: registry_pb2.ResolveApplicationResponse, path: str
+) -> tuple[str, bool]:
+    """The runner path to call and whether the caller asked for a stream.
+
+    ``.../stream`` is the endpoint's own path when the app declares it;
+    otherwise it means "the endpoint before it, as server-sent events".
+    """
     endpoints = list(app.endpoints)
     if not endpoints:
-        return  # unknown: let the runner answer
+        return path, False  # unknown: let the runner answer
+    known = {e.rstrip("/") or "/" for e in endpoints}
     normalized = path.rstrip("/") or "/"
-    if normalized in {e.rstrip("/") or "/" for e in endpoints}:
-        return
+    if normalized in known:
+        return path, False
+    if normalized.endswith(STREAM_SUFFIX):
+        prefix = normalized.removesuffix(STREAM_SUFFIX) or "/"
+        if prefix in known:
+            return prefix, True
     raise GatewayError(
         404,
         f"Endpoint '{normalized}' not found in application "

@@ -45,3 +45,39 @@ class SchedulerMetrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.queue_depth = Gauge(
+            "fal_queue_depth",
+            "Queued requests held by this scheduler, not yet on a runner.",
+            ["owner", "alias"],
+            registry=self.registry,
+        )
+        self.queue_requests = Counter(
+            "fal_queue_requests",
+            "Queued requests completed, by outcome (ok, error, cancelled, timeout).",
+            ["owner", "alias", "outcome"],
+            registry=self.registry,
+        )
+        self.queue_wait = Histogram(
+            "fal_queue_wait_seconds",
+            "Time from submitting a queued request to a runner taking it.",
+            ["owner", "alias"],
+            registry=self.registry,
+        )
+        self.queue_latency = Histogram(
+            "fal_queue_request_duration_seconds",
+            "Time from submitting a queued request to its result.",
+            ["owner", "alias"],
+            registry=self.registry,
+        )
+        self.queue_retries = Counter(
+            "fal_queue_retries",
+            "Queued requests sent to a runner again, by condition.",
+            ["owner", "alias", "condition"],
+            registry=self.registry,
+        )
+        self.runners_by_state = Gauge(
+            "fal_runners",
+            "Runners by state (SETUP counts runners being started).",
+            ["state"],
+            registry=self.registry,
+        )

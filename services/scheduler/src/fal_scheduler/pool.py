@@ -7,8 +7,13 @@ runners above ``min_concurrency`` stop after ``keep_alive`` seconds
 (``reap``). A failed start puts the revision into a failure delay that grows
 with each further failure; requests during the delay fail at once.
 
-Pools know nothing about HTTP; the gateway and a future queue consumer both
-use ``acquire``.
+Pools know nothing about HTTP; the gateway and the queue dispatcher both
+use ``acquire``. The queue also reports its backlog (``set_backlog``): the
+requests it holds count as demand, so a burst scales up at once instead of
+one runner per wake-up. ``concurrency_buffer`` (or its percentage of the
+busy runners, whichever is larger) keeps warm runners above demand, and
+``scaling_delay`` lets a request wait that long before it may add a runner
+to a pool that already has one.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ class PoolSettings:
     max_concurrency: int = 10
     max_multiplexing: int = 1
     min_concurrency: int = 0
+    concurrency_buffer: int = 0
+    concurrency_buffer_perc: int = 0
+    scaling_delay: float = 0.0
     termination_grace: float = 30.0
     failure_delay_step: float = 30.0
     failure_delay_max: float = 600.0
@@ -101,6 +109,8 @@ class RunnerPool:
         self._runners: list[Runner] = []
         self._starting = 0
         self._waiting = 0
+        self._backlog = 0
+        self._demand_since: float | None = None
         self._changed = asyncio.Condition()
         self._tasks: set[asyncio.Task[None]] = set()
         self._failures = 0
@@ -116,6 +126,27 @@ class RunnerPool:
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def starting(self) -> int:
+        """Runners being started (environment, process, ``setup()``)."""
+        return self._starting
+
+    async def set_backlog(self, count: int, since: float | None = None) -> None:
+        """Count ``count`` queued requests (waiting since ``since``) as demand."""
+        async with self._changed:
+            self._backlog = max(count, 0)
+            self._demand_since = since if count > 0 else None
+            self._changed.notify_all()
+
+    async def discard(self, runner: Runner, reason: str) -> None:
+        """Take a misbehaving runner out of the pool and stop it."""
+        async with self._changed:
+            if runner in self._runners:
+                self._runners.remove(runner)
+            runner.draining = True
+            self._changed.notify_all()
+        await self._stop_runner(runner, reason)
+
     @contextlib.asynccontextmanager
     async def lease(self) -> AsyncIterator[Lease]:
         """Hold a runner slot for the duration of the block."""
@@ -128,6 +159,7 @@ class RunnerPool:
     async def acquire(self) -> Lease:
         """Wait for a free slot, starting a runner when there is room."""
         cold_start = False
+        waiting_since = time.monotonic()
         async with self._changed:
             self._waiting += 1
             try:
@@ -137,10 +169,11 @@ class RunnerPool:
                     if runner is not None:
                         runner.in_flight += 1
                         return Lease(runner, cold_start)
-                    if self._should_start():
+                    delay = self._scale_up_delay(waiting_since)
+                    while delay <= 0 and self._should_start():
                         cold_start = True
                         self._spawn_start()
-                    await self._changed.wait()
+                    await self._wait_changed(delay if delay > 0 else None)
             finally:
                 self._waiting -= 1
 
@@ -159,14 +192,13 @@ class RunnerPool:
                 for r in self._runners
                 if not r.in_flight and now - r.last_used >= self.settings.keep_alive
             ]
-            spare = len(self._runners) - self.settings.min_concurrency
+            target = self._target()
+            spare = len(self._runners) - target
             expired = sorted(idle, key=lambda r: r.last_used)[: max(spare, 0)]
             for runner in expired:
                 self._runners.remove(runner)
                 runner.draining = True
-            missing = (
-                self.settings.min_concurrency - len(self._runners) - self._starting
-            )
+            missing = target - len(self._runners) - self._starting
             if not self._closed and now >= self._failing_until:
                 for _ in range(max(missing, 0)):
                     self._spawn_start()
@@ -231,7 +263,30 @@ class RunnerPool:
         if total >= self.settings.max_concurrency:
             return False
         coming_slots = self._starting * self.settings.max_multiplexing
-        return self._waiting > coming_slots
+        return self._waiting + self._backlog > coming_slots
+
+    def _scale_up_delay(self, waiting_since: float) -> float:
+        """Seconds until waiting requests may add a runner (0: now)."""
+        if not self._runners and not self._starting:
+            return 0.0  # scale from zero at once
+        since = waiting_since
+        if self._demand_since is not None:
+            since = min(since, self._demand_since)
+        return since + self.settings.scaling_delay - time.monotonic()
+
+    async def _wait_changed(self, timeout: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), timeout)
+
+    def _target(self) -> int:
+        """Runners to keep: busy ones plus the buffer, min and max applied."""
+        settings = self.settings
+        busy_slots = sum(r.in_flight for r in self._runners) + self._backlog
+        busy = -(-busy_slots // settings.max_multiplexing)
+        percent = -(-busy * settings.concurrency_buffer_perc // 100)
+        buffer = max(settings.concurrency_buffer, percent)
+        target = max(settings.min_concurrency, busy + buffer)
+        return min(target, settings.max_concurrency)
 
     def _spawn_start(self) -> None:
         self._starting += 1

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fal_proto import registry_pb2
+from fal_scheduler.control import secret_environment
 from fal_scheduler.environments import EnvironmentProvider
 from fal_scheduler.errors import EnvironmentBuildError, RunnerStartError
 from fal_scheduler.metrics import SchedulerMetrics
@@ -81,6 +82,10 @@ class RunnerPools:
                 on_runner_started=self.metrics.runners_started.inc,
             )
             self._pools[key] = pool
+        else:
+            # Scaling changed at runtime (``fal apps scale``) reaches the
+            # pool with the next resolution, without a redeploy.
+            pool.settings = self._settings(app)
         return pool
 
     def pools(self) -> dict[RevisionKey, RunnerPool]:
@@ -114,6 +119,14 @@ class RunnerPools:
                 logger.exception("Reaping %s failed", pool.name)
         active = sum(len(pool.runners) for pool in self._pools.values())
         self.metrics.runners_active.set(active)
+        states = {"SETUP": sum(pool.starting for pool in self._pools.values())}
+        for state in ("IDLE", "RUNNING", "DRAINING"):
+            states.setdefault(state, 0)
+        for pool in self._pools.values():
+            for runner in pool.runners:
+                states[runner.state.value] += 1
+        for state, count in states.items():
+            self.metrics.runners_by_state.labels(state).set(count)
 
     async def close(self, drain_timeout: float | None = None) -> None:
         """Stop the reaper and every runner, in-flight requests given time."""
@@ -148,6 +161,9 @@ class RunnerPools:
             min_concurrency=int(
                 _field(settings, "min_concurrency", defaults.min_concurrency)
             ),
+            concurrency_buffer=int(_field(settings, "concurrency_buffer", 0)),
+            concurrency_buffer_perc=int(_field(settings, "concurrency_buffer_perc", 0)),
+            scaling_delay=_field(settings, "scaling_delay", 0.0),
             termination_grace=grace,
             failure_delay_step=defaults.failure_delay_step,
             failure_delay_max=defaults.failure_delay_max,
@@ -176,6 +192,7 @@ class RunnerPools:
             python=environment.python,
             payload=self._write_payload(app),
             startup_timeout=float(startup_timeout),
+            environment=secret_environment(app),
         )
         logger.info(
             "Starting runner %s of %s/%s@%s",

@@ -49,6 +49,8 @@ class RunnerSpec:
     python: Path
     payload: Path
     startup_timeout: float
+    # The app's secrets as environment variables; kept out of repr and logs.
+    environment: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 class RunnerHandle(Protocol):
@@ -111,11 +113,16 @@ class LocalProcessBackend:
         home: Path,
         runtime_module: str = "fal._runtime",
         extra_env: dict[str, str] | None = None,
+        filestore_url: str | None = None,
+        data_root: Path | None = None,
     ) -> None:
         self.logs_dir = home / "logs" / "runners"
         self.status_dir = home / "runners"
         self.runtime_module = runtime_module
         self.extra_env = dict(extra_env or {})
+        self.filestore_url = filestore_url
+        # The filestore's local backend keeps each owner's /data here.
+        self.data_root = data_root or home / "files" / "data"
         self._runners: dict[str, LocalRunner] = {}
         self._client = httpx.AsyncClient(timeout=2.0)
 
@@ -178,6 +185,7 @@ class LocalProcessBackend:
         # app's environment.
         for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
             environment.pop(name, None)
+        environment.update(spec.environment)
         environment.update(
             FAL_RUNNER_ID=spec.runner_id,
             FAL_APP_OWNER=spec.owner,
@@ -186,6 +194,11 @@ class LocalProcessBackend:
             FAL_PARENT_PID=str(os.getpid()),
             PYTHONUNBUFFERED="1",
         )
+        persistent_dir = self.data_root / spec.owner
+        persistent_dir.mkdir(parents=True, exist_ok=True)
+        environment["FAL_PERSISTENT_DIR"] = str(persistent_dir)
+        if self.filestore_url:
+            environment["FAL_FILESTORE_URL"] = self.filestore_url
         environment.update(self.extra_env)
         return environment
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
 
+from fal_scheduler.control import ControlResponder
 from fal_scheduler.environments import (
     EnvironmentBuilder,
     EnvironmentProvider,
@@ -19,6 +21,8 @@ from fal_scheduler.gateway import GatewayConfig, create_gateway
 from fal_scheduler.metrics import SchedulerMetrics
 from fal_scheduler.pipconfig import IndexSettings
 from fal_scheduler.pools import PoolDefaults, RunnerPools
+from fal_scheduler.queue import QueueSettings, RequestQueue
+from fal_scheduler.queue_api import create_queue_router
 from fal_scheduler.registry import RegistryClient
 from fal_scheduler.runners import LocalProcessBackend, RunnerBackend
 
@@ -40,6 +44,8 @@ class SchedulerConfig:
     gateway: GatewayConfig = field(default_factory=GatewayConfig)
     pool_defaults: PoolDefaults = field(default_factory=PoolDefaults)
     reap_interval: float = 1.0
+    queue: QueueSettings = field(default_factory=QueueSettings)
+    filestore_url: str | None = None
 
 
 class Scheduler:
@@ -57,7 +63,9 @@ class Scheduler:
         self.builder = builder or EnvironmentBuilder(
             config.home, IndexSettings.from_pip(), find_fal_sources()
         )
-        self.backend = backend or LocalProcessBackend(config.home)
+        self.backend = backend or LocalProcessBackend(
+            config.home, filestore_url=config.filestore_url
+        )
         self.registry = RegistryClient(config.registry_address, config.internal_token)
         self.pools = RunnerPools(
             config.home,
@@ -70,19 +78,35 @@ class Scheduler:
         self.events = EventResponder(
             self.builder, self.pools, self.registry.forget, self.metrics
         )
+        self.control = ControlResponder(self.pools, self.backend)
+        self.queue = RequestQueue(
+            self.registry, self.pools, self.metrics, config.queue
+        )
+        queue_router = create_queue_router(
+            self.registry, self.queue, config.gateway.max_body_bytes
+        )
+        # App tokens are signed with the platform's shared secret.
+        gateway_config = dataclasses.replace(
+            config.gateway,
+            token_secret=config.gateway.token_secret or config.internal_token,
+        )
         self.app = create_gateway(
-            self.registry, self.pools, self.metrics, config.gateway
+            self.registry, self.pools, self.metrics, gateway_config, queue_router
         )
 
     async def start(self) -> None:
         """Connect to NATS and start the reaper (the HTTP server is separate)."""
         self.config.home.mkdir(parents=True, exist_ok=True)
         await self.events.start(self.config.nats_url)
+        await self.control.start(self.config.nats_url)
         self.pools.start_reaper()
+        await self.queue.start(self.config.nats_url)
 
     async def close(self) -> None:
         """Stop listening for events, drain and stop every runner."""
+        await self.queue.close(self.config.pool_defaults.termination_grace)
         await self.events.close()
+        await self.control.close()
         await self.pools.close(self.config.pool_defaults.termination_grace)
         await self.backend.close(self.config.pool_defaults.termination_grace)
         await self.registry.close()

@@ -7,8 +7,11 @@ library is used so that it runs in any interpreter.
 Routes: ``GET /health``; ``POST /`` echoes the request as JSON;
 ``POST /raw`` returns the body with its content type; ``POST /fail`` 500;
 ``POST /invalid`` 422; ``POST /slow`` sleeps ``{"seconds": n}``;
-``POST /exit`` ends the process. SIGTERM stops accepting, finishes
-in-flight requests and exits 0.
+``POST /exit`` ends the process; ``POST /flaky`` with
+``{"marker": path, "status": n}`` fails once (answers ``n``, or dies when
+``n`` is 0) and succeeds once ``marker`` exists. Every answered request id
+is appended to ``$STAND_IN_LEDGER`` when that is set. SIGTERM stops
+accepting, finishes in-flight requests and exits 0.
 """
 
 from __future__ import annotations
@@ -63,12 +66,25 @@ class Handler(BaseHTTPRequestHandler):
             detail = [{"loc": ["body", "prompt"], "msg": "Field required"}]
             self._json(422, {"detail": detail})
         elif route == "/slow":
+            print(f"sleeping for {self.headers.get('x-fal-request-id')}", flush=True)
             time.sleep(float(json.loads(body or b"{}").get("seconds", 1)))
-            self._json(200, {"slept": True})
+            self._json(200, {"slept": True, "runner_id": os.environ["FAL_RUNNER_ID"]})
+        elif route == "/flaky":
+            self._flaky(json.loads(body))
         elif route == "/exit":
             os._exit(1)
         else:
             self._json(404, {"detail": "Not Found"})
+
+    def _flaky(self, spec: dict[str, object]) -> None:
+        marker = Path(str(spec["marker"]))
+        if not marker.exists():
+            marker.write_text(os.environ["FAL_RUNNER_ID"])
+            if not spec.get("status"):
+                os._exit(1)
+            self._json(int(str(spec["status"])), {"detail": "flaky failure"})
+            return
+        self._json(200, {"runner_id": os.environ["FAL_RUNNER_ID"]})
 
     def _json(
         self, status: int, payload: object, headers: dict[str, str] | None = None
@@ -90,6 +106,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+        ledger = os.environ.get("STAND_IN_LEDGER")
+        if ledger and status < 400:
+            with open(ledger, "a") as out:
+                out.write(f"{self.headers.get('x-fal-request-id')}\n")
 
     def log_message(self, format: str, *args: object) -> None:
         sys.stderr.write("request: " + (format % args) + "\n")

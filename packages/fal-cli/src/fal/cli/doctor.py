@@ -10,13 +10,14 @@ from typing import Any
 from rich.table import Table
 
 from fal.cli._console import output, print_json
+from fal.cli._options import add_output_options
 
 PACKAGES = ["fal-sdk", "fal-cli", "fal-toolkit", "fal-distributed", "fal-proto"]
 
 
 def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser("doctor", help="check the local setup")
-    parser.add_argument("--json", action="store_true", help="print JSON")
+    add_output_options(parser, env=False)
     parser.set_defaults(handler=handle)
 
 

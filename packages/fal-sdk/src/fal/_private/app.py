@@ -24,6 +24,7 @@ HOST_OPTIONS = frozenset(
         "keep_alive",
         "resolver",
         "force_env_build",
+        "python_version",
         "exposed_port",
         "_base_image",
         "_scheduler",
@@ -41,6 +42,19 @@ class RouteSignature:
     path: str
     is_websocket: bool = False
     health_check: HealthCheck | None = None
+    # Set by ``fal.realtime``: a websocket route whose frames the runtime
+    # decodes, validates, buffers and batches for the handler.
+    is_realtime: bool = False
+    buffering: int | None = None
+    session_timeout: float | None = None
+    input_modal: Any = None
+    output_modal: Any = None
+    max_batch_size: int = 1
+    content_type: str | None = None
+    encode_message: Callable[[Any], bytes | str] | None = None
+    decode_message: Callable[[bytes | str], Any] | None = None
+    emit_timings: bool = False
+    realtime_mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -180,6 +194,16 @@ class App:
         from fal._private.serving import build_fastapi_app
 
         return build_fastapi_app(cls).openapi()
+
+    @classmethod
+    def run_local(cls, *args: Any, **kwargs: Any) -> None:
+        """Serve the app in this process until Ctrl-C, for debugging.
+
+        Takes ``host`` (default 127.0.0.1) and ``port`` (default 8080).
+        """
+        from fal._private.local import serve_locally
+
+        serve_locally(cls, *args, **kwargs)
 
 
 APP_OPTIONS = frozenset(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
 
 from fal._private.credentials import Credentials, get_credentials
 from fal._private.settings import get_run_url
@@ -38,6 +42,141 @@ def run(
     raise_for_status(response)
     result: dict[str, Any] = response.json()
     return result
+
+
+def stream(
+    app_id: str,
+    arguments: dict[str, Any],
+    *,
+    path: str = "",
+    credentials: Credentials | None = None,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Iterator[str | bytes]:
+    """Call a streaming endpoint of ``app_id`` and yield each event's data.
+
+    ``path`` is the endpoint's path; without one the app's ``/stream`` URL
+    is used. An ``error`` event from the app raises AppClientError.
+    """
+    url = app_url(app_id, path or "/stream")
+    headers = {**_auth_headers(credentials), "accept": "text/event-stream"}
+    try:
+        with httpx.stream(
+            "POST", url, json=arguments, headers=headers, timeout=timeout
+        ) as response:
+            if not response.is_success:
+                response.read()
+                raise_for_status(response)
+            yield from _event_data(response.iter_lines())
+    except httpx.TransportError as error:
+        raise UnavailableError(
+            f"Could not reach {url}: {error}", "UNAVAILABLE"
+        ) from error
+
+
+def _event_data(lines: Iterator[str]) -> Iterator[str]:
+    """The data of each server-sent event; raise on an ``error`` event."""
+    event, data = "", []
+    for line in lines:
+        if line:
+            field, _, value = line.partition(":")
+            value = value.removeprefix(" ")
+            if field == "data":
+                data.append(value)
+            elif field == "event":
+                event = value
+            continue
+        if data:
+            _raise_for_error_event(event, data)
+            yield "\n".join(data)
+        event, data = "", []
+    if data:
+        _raise_for_error_event(event, data)
+        yield "\n".join(data)
+
+
+def _raise_for_error_event(event: str, data: list[str]) -> None:
+    if event != "error":
+        return
+    text = "\n".join(data)
+    try:
+        detail = json.loads(text).get("detail", text)
+    except (ValueError, AttributeError):
+        detail = text
+    raise AppClientError(message=str(detail), status_code=500, headers={})
+
+
+class WebSocketConnection:
+    """An open websocket to an app endpoint (frames as str or bytes)."""
+
+    def __init__(self, connection: ClientConnection) -> None:
+        self._connection = connection
+
+    def send(self, message: str | bytes) -> None:
+        self._connection.send(message)
+
+    def recv(self, timeout: float | None = None) -> str | bytes:
+        return self._connection.recv(timeout)
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        self._connection.close(code, reason)
+
+    def __iter__(self) -> Iterator[str | bytes]:
+        return iter(self._connection)
+
+    @property
+    def close_code(self) -> int | None:
+        return self._connection.close_code
+
+    @property
+    def close_reason(self) -> str | None:
+        return self._connection.close_reason
+
+
+@contextlib.contextmanager
+def ws(
+    app_id: str,
+    *,
+    path: str = "",
+    credentials: Credentials | None = None,
+    open_timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> Iterator[WebSocketConnection]:
+    """Open a websocket to an endpoint of ``app_id``; closed on exit."""
+    url = websocket_url(app_url(app_id, path))
+    headers = _auth_headers(credentials)
+    try:
+        connection = connect(url, additional_headers=headers, open_timeout=open_timeout)
+    except InvalidStatus as error:
+        raise AppClientError(
+            message=_detail_of_rejection(error),
+            status_code=error.response.status_code,
+            headers=dict(error.response.headers.raw_items()),
+        ) from error
+    except (OSError, TimeoutError) as error:
+        raise UnavailableError(
+            f"Could not reach {url}: {error}", "UNAVAILABLE"
+        ) from error
+    with connection:
+        yield WebSocketConnection(connection)
+
+
+def websocket_url(url: str) -> str:
+    """``url`` with its http(s) scheme swapped for ws(s)."""
+    if url.startswith("https://"):
+        return "wss://" + url.removeprefix("https://")
+    if url.startswith("http://"):
+        return "ws://" + url.removeprefix("http://")
+    return url
+
+
+def _detail_of_rejection(error: InvalidStatus) -> str:
+    body = error.response.body or b""
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace") or f"HTTP {error.response.status_code}"
+    if isinstance(parsed, dict) and isinstance(parsed.get("detail"), str):
+        return str(parsed["detail"])
+    return json.dumps(parsed)
 
 
 def app_url(app_id: str, path: str = "") -> str:

@@ -241,6 +241,19 @@ class EnvironmentInfo:
 
 
 @dataclass(frozen=True)
+class RevisionInfo:
+    """One revision of an app, with the aliases that serve it."""
+
+    revision: str
+    application_name: str
+    created_at: datetime | None
+    aliases: list[str]
+    endpoints: list[str]
+    deployment_strategy: str
+    environment_name: str | None = None
+
+
+@dataclass(frozen=True)
 class ServerlessSecret:
     """A secret's name; its value is never returned."""
 

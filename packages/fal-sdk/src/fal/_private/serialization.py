@@ -13,7 +13,9 @@ from types import ModuleType
 
 import cloudpickle
 
+from fal._private.api_errors import FalMissingDependencyError
 from fal._private.app import App
+from fal._private.dependencies import find_unshipped_local_modules
 from fal._private.serving import resolve_endpoint_annotations
 
 SERIALIZATION_METHOD = "cloudpickle"
@@ -31,8 +33,24 @@ def serialize_app(app_class: type[App]) -> bytes:
     modules += [
         importlib.import_module(name) for name in app_class.local_python_modules
     ]
+    shipped = [module.__name__ for module in modules if module is not None]
+    check_local_modules_shipped(app_class, [app_class.__module__, *shipped])
     with _pickled_by_value(module for module in modules if module is not None):
         return cloudpickle.dumps(app_class)
+
+
+def check_local_modules_shipped(root: object, shipped: list[str]) -> None:
+    """Raise FalMissingDependencyError naming local modules not shipped."""
+    missing = find_unshipped_local_modules([root], shipped)
+    if not missing:
+        return
+    names = sorted(missing)
+    listing = ", ".join(f"{name!r} ({missing[name]})" for name in names)
+    name = getattr(root, "__name__", repr(root))
+    raise FalMissingDependencyError(
+        f"{name} uses the local module(s) {listing}, which would not exist in "
+        f"the runner; ship them with local_python_modules = {names!r}."
+    )
 
 
 def is_installed_module(module: ModuleType) -> bool:

@@ -1,18 +1,26 @@
-"""Turn an App into a FastAPI application: one POST route per endpoint."""
+"""Turn an App into a FastAPI application: one route per endpoint.
+
+Endpoints are POST routes; one whose call returns a generator streams its
+items as server-sent events (``data: <json>``; an exception becomes a last
+``event: error``). Websocket endpoints are websocket routes, and realtime
+endpoints run the session loop of ``fal._private.realtime``.
+"""
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import json
 import logging
 import typing
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pydantic
-from fastapi import FastAPI, HTTPException
+from fastapi import FastAPI, HTTPException, WebSocket
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import FastAPIError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from fal._private.app import (
@@ -21,12 +29,14 @@ from fal._private.app import (
     RouteSignature,
     current_request_context,
 )
+from fal._private.realtime import resolve_realtime_route, serve_realtime_session
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "x-fal-request-id"
 LIFECYCLE_HEADER = "x-fal-object-lifecycle-preference"
 ERROR_TYPE_HEADER = "x-fal-error-type"
+EVENT_STREAM = "text/event-stream"
 
 
 def build_fastapi_app(app: type[App] | App) -> FastAPI:
@@ -41,10 +51,12 @@ def build_fastapi_app(app: type[App] | App) -> FastAPI:
     server = FastAPI(title=app_class.__name__)
 
     server.add_api_route("/health", _health_route(instance), methods=["GET"])
-    for signature, function in instance.collect_routes().items():
+    routes = instance.collect_routes()
+    for signature, function in routes.items():
         _add_endpoint(server, app_class, signature, function)
 
     server.add_middleware(RequestContextMiddleware)
+    _document_websockets(server, routes)
     return server
 
 
@@ -114,11 +126,22 @@ def _add_endpoint(
     signature: RouteSignature,
     function: Callable[..., Any],
 ) -> None:
+    if signature.is_realtime:
+        route = resolve_realtime_route(signature, function)
+
+        async def realtime_session(websocket: WebSocket) -> None:
+            await serve_realtime_session(websocket, route)
+
+        server.add_api_websocket_route(signature.path, realtime_session)
+        return
     if signature.is_websocket:
         server.add_api_websocket_route(signature.path, function)
         return
 
     hints = typing.get_type_hints(function)
+    if _is_stream_hint(hints.get("return")):
+        # Generators are served as server-sent events, not as one document.
+        hints = {name: hint for name, hint in hints.items() if name != "return"}
     handler = _endpoint_handler(app_class, function, hints)
     # The platform probes a health-check endpoint with GET; callers POST.
     methods = ["POST", "GET"] if signature.health_check else ["POST"]
@@ -163,7 +186,7 @@ def _endpoint_handler(
 
         async def async_handler(body: Any = None) -> Any:
             try:
-                return await call(body)
+                return _as_event_stream(function, await call(body))
             except HTTPException:
                 raise
             except Exception as exc:
@@ -174,7 +197,7 @@ def _endpoint_handler(
 
         def sync_handler(body: Any = None) -> Any:
             try:
-                return call(body)
+                return _as_event_stream(function, call(body))
             except HTTPException:
                 raise
             except Exception as exc:
@@ -231,6 +254,119 @@ def _handler_signature(
         "body", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=body_model
     )
     return inspect.Signature([parameter])
+
+
+def _is_stream_hint(hint: Any) -> bool:
+    origin = typing.get_origin(hint) or hint
+    return isinstance(origin, type) and issubclass(
+        origin, collections.abc.Iterator | collections.abc.AsyncIterator
+    )
+
+
+def _as_event_stream(function: Callable[..., Any], result: Any) -> Any:
+    """A generator's items as server-sent events; anything else unchanged."""
+    if inspect.isasyncgen(result):
+        events: Any = _async_events(function, result)
+    elif inspect.isgenerator(result):
+        events = _sync_events(function, result)
+    else:
+        return result
+    headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+    return StreamingResponse(events, media_type=EVENT_STREAM, headers=headers)
+
+
+async def _async_events(
+    function: Callable[..., Any], items: AsyncIterator[Any]
+) -> AsyncIterator[bytes]:
+    try:
+        async for item in items:
+            yield encode_event(item)
+    except Exception as exc:
+        yield _error_event(function, exc)
+
+
+def _sync_events(function: Callable[..., Any], items: Iterator[Any]) -> Iterator[bytes]:
+    try:
+        for item in items:
+            yield encode_event(item)
+    except Exception as exc:
+        yield _error_event(function, exc)
+
+
+def encode_event(item: Any, event: str | None = None) -> bytes:
+    """One server-sent event whose data is ``item`` as JSON."""
+    if isinstance(item, pydantic.BaseModel):
+        data = item.model_dump_json()
+    else:
+        data = json.dumps(jsonable_encoder(item))
+    prefix = f"event: {event}\n" if event else ""
+    return f"{prefix}data: {data}\n\n".encode()
+
+
+def _error_event(function: Callable[..., Any], exc: Exception) -> bytes:
+    error_type = type(exc).__name__
+    logger.exception("Streaming endpoint %s raised %s", function.__name__, error_type)
+    payload = {"detail": str(exc) or error_type, "error_type": error_type}
+    return encode_event(payload, event="error")
+
+
+def _document_websockets(
+    server: FastAPI, routes: dict[RouteSignature, Callable[..., Any]]
+) -> None:
+    """List websocket and realtime routes in the OpenAPI document.
+
+    OpenAPI has no websocket operations; each route gets a path item with an
+    ``x-fal-websocket`` extension naming its mode, content type and models.
+    """
+    sockets = {s: f for s, f in routes.items() if s.is_websocket}
+    if not sockets:
+        return
+    build_openapi = server.openapi
+
+    def openapi() -> dict[str, Any]:
+        if server.openapi_schema is not None:
+            return server.openapi_schema
+        document = build_openapi()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for signature, function in sockets.items():
+            item = _websocket_description(signature, function, schemas)
+            document.setdefault("paths", {})[signature.path] = {"x-fal-websocket": item}
+        server.openapi_schema = document
+        return document
+
+    server.openapi = openapi  # type: ignore[method-assign]
+
+
+def _websocket_description(
+    signature: RouteSignature, function: Callable[..., Any], schemas: dict[str, Any]
+) -> dict[str, Any]:
+    description: dict[str, Any] = {
+        "name": getattr(function, "__name__", signature.path),
+        "realtime": signature.is_realtime,
+    }
+    if not signature.is_realtime:
+        return description
+    route = resolve_realtime_route(signature, function)
+    description.update(
+        mode=route.mode,
+        content_type=signature.content_type,
+        buffering=signature.buffering,
+        session_timeout=signature.session_timeout,
+        max_batch_size=signature.max_batch_size,
+        input=_schema_reference(route.input_model, schemas),
+        output=_schema_reference(route.output_model, schemas),
+    )
+    return description
+
+
+def _schema_reference(model: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+    if not _is_model(model):
+        return pydantic.TypeAdapter(model).json_schema()
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    schemas.setdefault(model.__name__, schema)
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
 def _error_response(function: Callable[..., Any], exc: Exception) -> JSONResponse:

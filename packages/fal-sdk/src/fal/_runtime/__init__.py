@@ -1,8 +1,9 @@
 """The runner runtime: serve one pickled App over HTTP.
 
 Run as ``python -m fal._runtime --payload FILE --port PORT``. The payload is
-``cloudpickle.dumps(AppSubclass)``. The runtime instantiates the class, runs
-``setup()`` and only then listens, so a refused connection means "not ready".
+``cloudpickle.dumps(AppSubclass)``. The runtime writes the app's deployed
+files into its working directory, instantiates the class, runs ``setup()``
+and only then listens, so a refused connection means "not ready".
 When setup fails it writes the error to ``--status-file`` and exits with
 ``SETUP_FAILED_EXIT_CODE``. On SIGTERM (or when the process named by
 ``FAL_PARENT_PID`` is gone) it stops accepting, finishes the requests in
@@ -29,6 +30,7 @@ import cloudpickle
 import uvicorn
 
 from fal._private.app import App
+from fal._private.app_files import materialize_into_working_dir
 from fal._private.serving import build_fastapi_app
 
 __all__ = ["SETUP_FAILED_EXIT_CODE", "build_fastapi_app", "load_app_class", "main"]
@@ -122,7 +124,9 @@ async def _serve(args: argparse.Namespace) -> None:
 
     # Load and set up the app before listening.
     try:
-        instance = load_app_class(args.payload)(_allow_init=True)
+        app_class = load_app_class(args.payload)
+        await asyncio.to_thread(materialize_into_working_dir, app_class)
+        instance = app_class(_allow_init=True)
         await _call(instance.setup)
     except Exception as exc:
         raise SetupFailed() from exc

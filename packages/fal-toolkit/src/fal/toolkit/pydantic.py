@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic import Field as PydanticField
+from pydantic.fields import FieldInfo
 
 
 def _order_properties(schema: dict[str, Any], model: type[BaseModel]) -> None:
@@ -38,12 +39,20 @@ def Field(*args: Any, ui: dict[str, Any] | None = None, **kwargs: Any) -> Any:
 
 def Hidden(field: Any) -> Any:
     """Mark ``field`` (a ``Field(...)`` with a default) as hidden from UIs."""
-    if field.default is None and field.default_factory is None and field.is_required():
-        raise ValueError("Hidden fields need a default value.")
-    extra = dict(field.json_schema_extra or {})
-    extra["hidden"] = True
-    field.json_schema_extra = extra
-    return field
+    if not isinstance(field, FieldInfo):
+        raise TypeError(f"Hidden() takes a Field(...), not {field!r}.")
+    if field.is_required():
+        raise ValueError(
+            "Hidden fields need a default value: callers never see them, so "
+            "they cannot supply one; pass Field(default=...)."
+        )
+    existing = field.json_schema_extra
+    if callable(existing):
+        raise TypeError("Hidden() cannot extend a callable json_schema_extra.")
+    extra = {**(existing or {}), "hidden": True}
+    # A new FieldInfo: pydantic rebuilds fields from the options they were
+    # made with, so setting the attribute afterwards would be lost.
+    return FieldInfo.merge_field_infos(field, json_schema_extra=extra)
 
 
 __all__ = ["FalBaseModel", "Field", "Hidden"]

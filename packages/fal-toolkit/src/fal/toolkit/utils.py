@@ -17,6 +17,8 @@ ImageSizePreset = Literal[
     "landscape_16_9",
 ]
 
+GPU_QUERY_TIMEOUT = 10.0
+
 PRESETS: dict[str, tuple[int, int]] = {
     "square_hd": (1024, 1024),
     "square": (512, 512),
@@ -53,11 +55,15 @@ def get_gpu_type() -> str:
     binary = shutil.which("nvidia-smi")
     if binary is None:
         return ""
-    result = subprocess.run(
-        [binary, "--query-gpu=name", "--format=csv,noheader"],
-        capture_output=True,
-        text=True,
-    )
+    try:
+        result = subprocess.run(
+            [binary, "--query-gpu=name", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=GPU_QUERY_TIMEOUT,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""  # a driver that hangs or a broken binary: no usable GPU
     lines = result.stdout.strip().splitlines() if result.returncode == 0 else []
     return lines[0].strip() if lines else ""
 

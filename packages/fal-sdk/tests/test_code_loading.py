@@ -1,0 +1,202 @@
+"""Deploy-time checks of an app's code: local modules, dependencies, Python."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from fal._private.register import missing_dependency_warnings
+from fal.api import build_register_request
+from fal.api.api import FalMissingDependencyError, find_missing_dependencies
+from fal.utils import load_function_from
+
+UNSHIPPED_APP = """
+import fal
+import unshipped_helpers
+
+
+class Uses(fal.App):
+    @fal.endpoint("/")
+    def run(self) -> dict:
+        return {"value": unshipped_helpers.VALUE}
+"""
+
+HELPER_FUNCTION_APP = """
+import fal
+from unshipped_functions import compute
+
+
+def indirect() -> int:
+    return compute()
+
+
+class Uses(fal.App):
+    @fal.endpoint("/")
+    def run(self) -> dict:
+        return {"value": indirect()}
+"""
+
+YAML_APP = """
+import fal
+import yaml
+
+
+class Parses(fal.App):
+    requirements = {requirements}
+
+    @fal.endpoint("/")
+    def run(self) -> dict:
+        return yaml.safe_load("a: 1")
+"""
+
+PINNED_APP = """
+import fal
+
+
+class Pinned(fal.App, python_version={version!r}):
+    @fal.endpoint("/")
+    def run(self) -> dict:
+        return {{}}
+"""
+
+CONTAINER_APP = """
+import fal
+from fal.container import ContainerImage
+
+
+class Boxed(fal.App, kind="container"):
+    image = ContainerImage.from_dockerfile_str(
+        "FROM python:3.11\\n", secrets={"TOKEN": "s3cr3t"}
+    )
+
+    @fal.endpoint("/")
+    def run(self) -> dict:
+        return {}
+"""
+
+
+def load(write_app: Callable[..., Path], source: str, **helpers: str) -> type:
+    path = write_app(source)
+    for name, text in helpers.items():
+        (path.parent / f"{name}.py").write_text(text)
+    return load_function_from(None, str(path)).function
+
+
+def test_deploy_unshipped_local_module_raises_naming_it(
+    write_app: Callable[..., Path],
+) -> None:
+    app = load(write_app, UNSHIPPED_APP, unshipped_helpers="VALUE = 1\n")
+
+    with pytest.raises(FalMissingDependencyError) as caught:
+        build_register_request(app)
+
+    message = str(caught.value)
+    assert "'unshipped_helpers'" in message
+    assert "unshipped_helpers.py" in message
+    assert "local_python_modules = ['unshipped_helpers']" in message
+
+
+def test_deploy_unshipped_function_import_found_through_helper(
+    write_app: Callable[..., Path],
+) -> None:
+    app = load(
+        write_app,
+        HELPER_FUNCTION_APP,
+        unshipped_functions="def compute() -> int:\n    return 2\n",
+    )
+
+    with pytest.raises(FalMissingDependencyError, match="'unshipped_functions'"):
+        build_register_request(app)
+
+
+def test_deploy_shipped_local_module_passes(write_app: Callable[..., Path]) -> None:
+    source = UNSHIPPED_APP.replace(
+        "class Uses(fal.App):",
+        "class Uses(fal.App):\n    local_python_modules = ['shipped_helpers']",
+    ).replace("unshipped_helpers", "shipped_helpers")
+    app = load(write_app, source, shipped_helpers="VALUE = 1\n")
+
+    request = build_register_request(app)
+
+    assert request.serialized_function
+
+
+def test_missing_dependency_is_reported_with_module(
+    write_app: Callable[..., Path],
+) -> None:
+    app = load(write_app, YAML_APP.format(requirements="[]"))
+
+    missing = find_missing_dependencies([app], [], [app.__module__])
+    warnings = missing_dependency_warnings(app)
+
+    assert missing == [("pyyaml", ["yaml"])]
+    assert "imports yaml (from the package 'pyyaml')" in warnings[0]
+
+
+def test_required_dependency_is_not_reported(write_app: Callable[..., Path]) -> None:
+    app = load(write_app, YAML_APP.format(requirements='["PyYAML>=6"]'))
+
+    assert missing_dependency_warnings(app) == []
+
+
+def test_runtime_packages_are_not_reported(write_app: Callable[..., Path]) -> None:
+    source = UNSHIPPED_APP.replace("import unshipped_helpers", "import pydantic")
+    app = load(write_app, source.replace("unshipped_helpers.VALUE", "pydantic.VERSION"))
+
+    assert missing_dependency_warnings(app) == []
+
+
+def test_python_version_defaults_to_deploying_interpreter(
+    write_app: Callable[..., Path],
+) -> None:
+    import sys
+
+    current = f"{sys.version_info.major}.{sys.version_info.minor}"
+    app = load(write_app, PINNED_APP.format(version=current))
+
+    assert build_register_request(app).python_version == current
+
+
+def test_python_version_pin_to_other_minor_is_refused(
+    write_app: Callable[..., Path],
+) -> None:
+    app = load(write_app, PINNED_APP.format(version="3.8"))
+
+    with pytest.raises(ValueError, match=r"pins python_version='3.8' but is deployed"):
+        build_register_request(app)
+
+
+def test_python_version_pin_malformed_is_refused(
+    write_app: Callable[..., Path],
+) -> None:
+    app = load(write_app, PINNED_APP.format(version="three"))
+
+    with pytest.raises(ValueError, match="such as '3.11'"):
+        build_register_request(app)
+
+
+def test_container_app_sends_image_without_secret_values(
+    write_app: Callable[..., Path],
+) -> None:
+    app = load(write_app, CONTAINER_APP)
+
+    request = build_register_request(app, no_cache=True)
+
+    image = json.loads(request.container_image_json)
+    assert image["dockerfile_str"] == "FROM python:3.11\n"
+    assert image["secrets"] == ["TOKEN"]
+    assert "s3cr3t" not in request.container_image_json
+    assert request.no_cache is True
+
+
+def test_container_kind_without_image_is_refused(
+    write_app: Callable[..., Path],
+) -> None:
+    source = CONTAINER_APP.replace("    image = ContainerImage", "    _x = ContainerImage")
+    app = load(write_app, source)
+
+    with pytest.raises(ValueError, match="kind='container' but no image"):
+        build_register_request(app)

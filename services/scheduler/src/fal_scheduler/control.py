@@ -1,0 +1,179 @@
+"""Answers the registry's questions about live runners, and the app secrets.
+
+The registry asks on ``fal.scheduler.control`` (NATS request/reply, JSON):
+
+- ``{"action": "list", "owner", "alias"?, "since"?}`` →
+  ``{"ok": true, "runners": [{runner_id, owner, alias, revision, state,
+  in_flight_requests, uptime_seconds, expiration_countdown, machine_type,
+  replacement}]}``
+- ``{"action": "stop" | "kill", "owner", "runner_id", "replace_first"}`` →
+  ``{"ok": true}``, or ``{"ok": false, "error": "not_found", "message"}``
+  (another owner's runner is "not found" too)
+- ``{"action": "rollout", "owner", "alias", "force"}`` →
+  ``{"ok": true, "runners": N}``: the alias's pools are retired (drained, or
+  stopped at once when ``force``); the next request starts fresh runners.
+
+Only one scheduler answers a request: with several schedulers, ``list``
+shows the runners of whichever answered first. ``stop`` with
+``replace_first`` drains the runner; its replacement starts on demand.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+
+from fal_proto import registry_pb2
+
+if TYPE_CHECKING:
+    from fal_scheduler.pools import RunnerPools
+    from fal_scheduler.runners import RunnerBackend
+
+__all__ = ["CONTROL_SUBJECT", "ControlResponder", "secret_environment"]
+
+logger = logging.getLogger(__name__)
+
+CONTROL_SUBJECT = "fal.scheduler.control"
+
+
+def secret_environment(app: registry_pb2.ResolveApplicationResponse) -> dict[str, str]:
+    """The app's secrets as its runners' environment variables."""
+    return {secret.name: secret.value for secret in app.secrets}
+
+
+class ControlResponder:
+    """Subscribes to ``fal.scheduler.control`` and answers from the pools."""
+
+    def __init__(
+        self, pools: RunnerPools, backend: RunnerBackend, kill_grace: float = 0.0
+    ) -> None:
+        self.pools = pools
+        self.backend = backend
+        self.kill_grace = kill_grace
+        self._client: NatsClient | None = None
+        self._first_seen: dict[str, float] = {}
+
+    async def start(self, nats_url: str) -> None:
+        self._client = await nats.connect(
+            nats_url, name="fal-scheduler-control", max_reconnect_attempts=-1
+        )
+        await self._client.subscribe(CONTROL_SUBJECT, cb=self._handle)
+        await self._client.flush()
+
+    async def close(self) -> None:
+        if self._client is not None and not self._client.is_closed:
+            await self._client.drain()
+
+    async def _handle(self, message: Msg) -> None:
+        try:
+            request = json.loads(message.data)
+            answer = await self.answer(request)
+        except (ValueError, KeyError, TypeError) as error:
+            answer = {"ok": False, "error": "invalid", "message": str(error)}
+        await message.respond(json.dumps(answer).encode())
+
+    async def answer(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The reply to one control request."""
+        action = request["action"]
+        owner = str(request["owner"])
+        if action == "list":
+            return {"ok": True, "runners": self.list_runners(owner, request)}
+        if action == "rollout":
+            alias = str(request["alias"])
+            return {"ok": True, "runners": self._rollout(owner, alias)}
+        if action in ("stop", "kill"):
+            return await self._stop(owner, str(request["runner_id"]), action)
+        raise ValueError(f"unknown control action {action!r}")
+
+    def list_runners(self, owner: str, request: dict[str, Any]) -> list[dict]:
+        alias = request.get("alias")
+        since = _parse_since(request.get("since"))
+        now = time.time()
+        listed = []
+        for (pool_owner, pool_alias, revision), pool in self.pools.pools().items():
+            if pool_owner != owner or (alias and pool_alias != alias):
+                continue
+            for runner in pool.runners:
+                started = self._started_at(runner, now)
+                if since is not None and started < since:
+                    continue
+                listed.append(
+                    _describe(
+                        runner, pool, pool_owner, pool_alias, revision, now - started
+                    )
+                )
+        return listed
+
+    def _rollout(self, owner: str, alias: str) -> int:
+        pools = [
+            pool
+            for (pool_owner, pool_alias, _), pool in self.pools.pools().items()
+            if pool_owner == owner and pool_alias == alias
+        ]
+        count = sum(len(pool.runners) for pool in pools)
+        self.pools.retire(owner, [alias])
+        logger.info("Rolling out %s/%s: retiring %d runners", owner, alias, count)
+        return count
+
+    async def _stop(self, owner: str, runner_id: str, action: str) -> dict[str, Any]:
+        for (pool_owner, _, _), pool in self.pools.pools().items():
+            if pool_owner != owner:
+                continue
+            for runner in pool.runners:
+                if runner.handle.runner_id != runner_id:
+                    continue
+                runner.draining = True
+                grace = (
+                    self.kill_grace
+                    if action == "kill"
+                    else pool.settings.termination_grace
+                )
+                logger.info("%s runner %s on request", action.title(), runner_id)
+                await self.backend.stop(runner.handle, grace)
+                return {"ok": True}
+        return {
+            "ok": False,
+            "error": "not_found",
+            "message": f"No runner {runner_id!r} is running for {owner}.",
+        }
+
+    def _started_at(self, runner: Any, now: float) -> float:
+        started = getattr(runner, "started_at", None)
+        if isinstance(started, int | float):
+            return float(started)
+        # Pools without a start time: count from when we first saw it.
+        return self._first_seen.setdefault(runner.handle.runner_id, now)
+
+
+def _parse_since(value: Any) -> float | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value)).timestamp()
+
+
+def _describe(
+    runner: Any, pool: Any, owner: str, alias: str, revision: str, uptime: float
+) -> dict[str, Any]:
+    countdown = None
+    if not runner.in_flight and not getattr(runner, "draining", False):
+        idle = time.monotonic() - runner.last_used
+        countdown = max(0, int(pool.settings.keep_alive - idle))
+    return {
+        "runner_id": runner.handle.runner_id,
+        "owner": owner,
+        "alias": alias,
+        "revision": revision,
+        "state": runner.state.value,
+        "in_flight_requests": runner.in_flight,
+        "uptime_seconds": round(uptime, 3),
+        "expiration_countdown": countdown,
+        "machine_type": "",
+        "replacement": "NO_REPLACE",
+    }

@@ -1,0 +1,157 @@
+"""Runner control over NATS and secrets in runners: real NATS, real runners."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import pytest
+from nats.aio.client import Client
+from scheduler_helpers import FakeRegistry, stand_in_app
+
+from fal_platform.testing import NatsServer
+from fal_proto import registry_pb2
+from fal_scheduler.service import Scheduler
+
+
+@pytest.fixture
+async def client(nats_server: NatsServer) -> AsyncIterator[Client]:
+    connection = await nats.connect(nats_server.url)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def control(client: Client, **request: Any) -> dict[str, Any]:
+    reply = await client.request(
+        "fal.scheduler.control", json.dumps(request).encode(), timeout=10
+    )
+    return json.loads(reply.data)
+
+
+async def wait_until(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(predicate())
+
+
+def runners_of(scheduler: Scheduler) -> list[Any]:
+    return [r for pool in scheduler.pools.pools().values() for r in pool.runners]
+
+
+def app_with_secrets(**secrets: str) -> registry_pb2.ResolveApplicationResponse:
+    app = stand_in_app()
+    for name, value in secrets.items():
+        app.secrets.add(name=name, value=value)
+    return app
+
+
+async def test_runner_gets_secrets_as_environment_never_logged(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    value = "secret-value-for-the-runner"
+    fake_registry[0].apps[("local", "echo")] = app_with_secrets(
+        API_TOKEN=value, FAL_RUNNER_ID="must-not-win"
+    )
+
+    response = await gateway.post("/local/echo", json={})
+
+    assert response.status_code == 200
+    runner = runners_of(scheduler)[0]
+    environ = Path(f"/proc/{runner.handle.process.pid}/environ").read_bytes()
+    variables = dict(
+        item.split("=", 1) for item in environ.decode().split("\0") if "=" in item
+    )
+    assert variables["API_TOKEN"] == value
+    assert variables["FAL_RUNNER_ID"] == runner.handle.runner_id
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert value not in logged
+    assert "API_TOKEN" not in repr(runner.handle)
+
+
+async def test_control_lists_runners_of_the_owner_only(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    fake_registry[0].apps[("local", "echo")] = stand_in_app(keep_alive=60)
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+
+    answer = await control(client, action="list", owner="local")
+    other = await control(client, action="list", owner="other")
+    filtered = await control(client, action="list", owner="local", alias="nope")
+
+    assert answer["ok"] is True
+    [runner] = answer["runners"]
+    assert (runner["alias"], runner["revision"], runner["state"]) == (
+        "echo",
+        "rev1",
+        "IDLE",
+    )
+    assert runner["runner_id"] == runners_of(scheduler)[0].handle.runner_id
+    assert 0 < runner["expiration_countdown"] <= 60
+    assert other["runners"] == [] and filtered["runners"] == []
+
+
+async def test_control_kill_stops_runner_and_unknown_is_not_found(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    fake_registry[0].apps[("local", "echo")] = stand_in_app(keep_alive=60)
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+    runner_id = runners_of(scheduler)[0].handle.runner_id
+
+    foreign = await control(client, action="kill", owner="other", runner_id=runner_id)
+    assert foreign["ok"] is False and foreign["error"] == "not_found"
+    answer = await control(client, action="kill", owner="local", runner_id=runner_id)
+
+    assert answer == {"ok": True}
+    assert await wait_until(lambda: runners_of(scheduler) == [])
+    missing = await control(client, action="stop", owner="local", runner_id="nope")
+    assert missing["error"] == "not_found" and "'nope'" in missing["message"]
+
+
+async def test_control_rollout_retires_pools_and_next_request_starts_fresh(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    fake_registry[0].apps[("local", "echo")] = stand_in_app(keep_alive=60)
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+    before = runners_of(scheduler)[0].handle.runner_id
+
+    answer = await control(
+        client, action="rollout", owner="local", alias="echo", force=False
+    )
+
+    assert answer == {"ok": True, "runners": 1}
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+    after = [r.handle.runner_id for r in runners_of(scheduler)]
+    assert after and before not in after
+
+
+async def test_control_bad_request_is_refused(
+    scheduler: Scheduler, client: Client
+) -> None:
+    answer = await control(client, action="explode", owner="local")
+
+    assert answer["ok"] is False and "'explode'" in answer["message"]
