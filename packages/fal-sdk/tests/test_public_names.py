@@ -8,6 +8,7 @@ import fal.config
 import fal.exceptions
 import fal.file_sync
 import fal.files
+import fal.realtime
 import fal.sdk
 import fal.sync
 import fal.upload
@@ -23,6 +24,7 @@ def test_import_fal_exports_pinned_names() -> None:
         "cached",
         "endpoint",
         "function",
+        "realtime",
         "sync_dir",
     ]
     for name in fal.__all__:
@@ -39,7 +41,12 @@ def test_import_public_modules_exports_pinned_names() -> None:
             "build_fastapi_app",
             "endpoint",
         },
-        fal.apps: {"run"},
+        fal.apps: {"WebSocketConnection", "run", "stream", "ws"},
+        fal.realtime: {
+            "msgpack_decode_message",
+            "msgpack_encode_message",
+            "realtime",
+        },
         fal.config: {"Config"},
         fal.utils: {"LoadedFunction", "load_function_from"},
         fal.api: {"build_register_request", "serialize_app"},

@@ -221,3 +221,28 @@ async def test_editable_fal_sources_are_linked_not_rebuilt(tmp_path: Path) -> No
     assert not any("-e" in call for call in calls)  # no editable builds by uv
     records = list(built.path.glob("lib/python*/site-packages/fal_sdk-*/RECORD"))
     assert records and "_editable_impl_fal_sdk.pth" in records[0].read_text()
+
+
+def msgpack_version(python: Path) -> str:
+    return subprocess.run(
+        [str(python), "-c", "import msgpack; print(msgpack.version)"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+
+
+async def test_runtime_base_is_shared_and_never_changed_by_an_app(
+    tmp_path: Path,
+) -> None:
+    builder = EnvironmentBuilder(tmp_path, IndexSettings.from_pip(), find_fal_sources())
+    first = await builder.ensure([["six"]], PY)
+    base = builder.runtime_base_path(PY)
+    base_version = msgpack_version(base / "bin" / "python")
+    calls = count_uv_calls(builder)
+
+    pinned = await builder.ensure([["msgpack==1.1.2"]], PY)
+
+    assert first.path != pinned.path
+    assert not any("venv" in call for call in calls)  # started from the base
+    assert msgpack_version(pinned.python) == "(1, 1, 2)"
+    assert msgpack_version(base / "bin" / "python") == base_version != "(1, 1, 2)"
+    assert msgpack_version(first.python) == base_version

@@ -260,7 +260,7 @@ async def test_private_websocket_needs_key_or_app_token(served: Gateway) -> None
     [
         ({"allowed_apps": []}, "non-empty list"),
         ({"allowed_apps": ["private"], "token_expiration": 0}, "token_expiration"),
-        ({"allowed_apps": ["other/app"]}, "cannot issue a token for 'other/app'"),
+        ({"allowed_apps": ["local/app"]}, "cannot issue a token for 'local/app'"),
     ],
 )
 async def test_bad_token_request_is_rejected(

@@ -9,6 +9,14 @@ visible; an existing directory is a finished environment and is reused.
 A rebuild (``no_cache``) builds a fresh copy the same way and swaps it in;
 the replaced copy is moved aside, not deleted, because runners started
 from it may still import from it, and it is removed by the key's next build.
+
+The fal runtime packages (and their dependencies) are the same in every
+environment of one Python version, so they are installed once into a
+runtime base, ``HOME/envs/.runtime-<key>``, and each environment starts as
+a hard-linked copy of it; uv then installs the app's requirement steps and
+re-checks the runtime's requirements, which costs nothing when nothing
+changed. uv links files from its own cache the same way and replaces files
+rather than writing into them, so a build never changes the base.
 """
 
 from __future__ import annotations
@@ -282,9 +290,14 @@ class EnvironmentBuilder:
         started = time.monotonic()
         logger.info("Building environment %s in %s", built.env_key, staging)
         try:
-            await self._create_venv(staging, python_version, on_log)
+            if self.fal_sources:
+                base = await self._ensure_runtime_base(python_version, on_log, no_cache)
+                await asyncio.to_thread(_link_tree, base, staging)
+            else:
+                await self._create_venv(staging, python_version, on_log)
             refresh = ["--refresh"] if no_cache else []
             await self._install_steps(staging, requirements, on_log, refresh)
+            await self._install_fal_runtime(staging, on_log)
             self._move_into_place(staging, built.path)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -294,6 +307,44 @@ class EnvironmentBuilder:
         await _emit(
             on_log, f"Environment {built.env_key} built in {elapsed:.1f} s.", "INFO"
         )
+
+    def runtime_base_path(self, python_version: str) -> Path:
+        """Where the runtime base of this Python version lives."""
+        document = {
+            "python": _minor_version(python_version),
+            "index": self.index.as_json(),
+            "fal": [
+                [s.name, s.requirement, s.editable, list(s.dependencies)]
+                for s in self.fal_sources
+            ],
+        }
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        key = hashlib.sha256(canonical.encode()).hexdigest()[:24]
+        return self.envs_dir / f".runtime-{key}"
+
+    async def _ensure_runtime_base(
+        self, python_version: str, on_log: BuildLogSink | None, no_cache: bool
+    ) -> Path:
+        """The runtime base for ``python_version``, built once (atomically)."""
+        base = self.runtime_base_path(python_version)
+        if base.exists() and not no_cache:
+            return base
+        lock = self._locks.setdefault(base.name, asyncio.Lock())
+        async with lock, self._file_lock(base.name):
+            if base.exists() and not no_cache:
+                return base
+            self._remove_stale_builds(base.name)
+            staging = Path(
+                tempfile.mkdtemp(prefix=f".{base.name}.building-", dir=self.envs_dir)
+            )
+            try:
+                await self._create_venv(staging, python_version, on_log)
+                await self._install_fal_runtime(staging, on_log)
+                self._move_into_place(staging, base)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+        return base
 
     def _remove_stale_builds(self, env_key: str) -> None:
         # Only called under the key's file lock: half-built leftovers are
@@ -342,8 +393,6 @@ class EnvironmentBuilder:
                     f"Requirement step {number} ({' '.join(step)}) failed: "
                     f"{_error_summary(output)}"
                 )
-
-        await self._install_fal_runtime(staging, on_log)
 
     async def _install_fal_runtime(
         self, staging: Path, on_log: BuildLogSink | None
@@ -430,13 +479,38 @@ def _link_editable(source: FalSource, site_packages: Path) -> None:
             relative = f"{dist_info}/{original.name}"
         else:
             relative = original.name
-        target = site_packages / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(original, target)
+        _replace_file(site_packages / relative, original.read_bytes())
         record.append(f"{relative},,")
     if dist_info:
         record.append(f"{dist_info}/RECORD,,")
-        (site_packages / dist_info / "RECORD").write_text("\n".join(record) + "\n")
+        text = "\n".join(record) + "\n"
+        _replace_file(site_packages / dist_info / "RECORD", text.encode())
+
+
+def _replace_file(target: Path, content: bytes) -> None:
+    """Write a new file over ``target``: hard links of the old one keep it."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, target)
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """Copy the tree at ``source`` into ``target`` with hard links."""
+    for directory, subdirectories, files in os.walk(source):
+        relative = Path(directory).relative_to(source)
+        destination = target / relative
+        destination.mkdir(exist_ok=True)
+        for name in subdirectories:
+            path = Path(directory, name)
+            if path.is_symlink():
+                os.symlink(os.readlink(path), destination / name)
+        for name in files:
+            path = Path(directory, name)
+            if path.is_symlink():
+                os.symlink(os.readlink(path), destination / name)
+            else:
+                os.link(path, destination / name)
 
 
 def _requirement_name(requirement: str) -> str:
