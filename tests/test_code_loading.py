@@ -86,7 +86,9 @@ def deployed_names(platform: RunningPlatform) -> str:
 def test_second_deploy_reuses_environment_and_no_cache_rebuilds(
     platform: RunningPlatform, tmp_path: Path
 ) -> None:
-    app = write(tmp_path, "six_app.py", SIX_APP.format(name="six", requirements=["six"]))
+    app = write(
+        tmp_path, "six_app.py", SIX_APP.format(name="six", requirements=["six"])
+    )
 
     first = fal_cli(platform, "deploy", str(app))
     second = fal_cli(platform, "deploy", str(app))
@@ -196,9 +198,9 @@ def test_run_local_serves_app_without_platform(
 ) -> None:
     app = write(tmp_path, "six_local.py", SIX_APP.format(name="x", requirements=[]))
     port = free_port()
+    command = [sys.executable, "-m", "fal.cli", "run", "--local", str(app)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "fal.cli", "run", "--local", str(app)]
-        + ["--port", str(port)],
+        [*command, "--port", str(port)],
         env=platform.env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

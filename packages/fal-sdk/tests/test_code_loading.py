@@ -174,7 +174,7 @@ def test_python_version_pin_malformed_is_refused(
 ) -> None:
     app = load(write_app, PINNED_APP.format(version="three"))
 
-    with pytest.raises(ValueError, match="such as '3.11'"):
+    with pytest.raises(ValueError, match=r"such as '3\.11'"):
         build_register_request(app)
 
 
@@ -195,7 +195,9 @@ def test_container_app_sends_image_without_secret_values(
 def test_container_kind_without_image_is_refused(
     write_app: Callable[..., Path],
 ) -> None:
-    source = CONTAINER_APP.replace("    image = ContainerImage", "    _x = ContainerImage")
+    source = CONTAINER_APP.replace(
+        "    image = ContainerImage", "    _x = ContainerImage"
+    )
     app = load(write_app, source)
 
     with pytest.raises(ValueError, match="kind='container' but no image"):

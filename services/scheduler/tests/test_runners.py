@@ -92,9 +92,11 @@ async def test_startup_timeout_stops_the_runner(tmp_path: Path) -> None:
 
 async def test_stop_kills_runner_that_ignores_sigterm(tmp_path: Path) -> None:
     script = tmp_path / "stubborn.py"
+    ready = tmp_path / "ignoring-sigterm"
     script.write_text(
-        "import signal, time, http.server, sys\n"
+        "import signal, time, http.server, sys, pathlib\n"
         "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        f"pathlib.Path({str(ready)!r}).touch()\n"
         "port = int(sys.argv[sys.argv.index('--port') + 1])\n"
         "http.server.HTTPServer(('127.0.0.1', port),"
         " http.server.SimpleHTTPRequestHandler).serve_forever()\n"
@@ -105,7 +107,12 @@ async def test_stop_kills_runner_that_ignores_sigterm(tmp_path: Path) -> None:
     # SimpleHTTPRequestHandler answers GET /health with 404: not ready, so
     # talk to the process directly.
     runner = await backend._spawn(make_spec(tmp_path))
-    await asyncio.sleep(0.5)
+    # Only once the script ignores SIGTERM does stopping it test the escalation.
+    for _ in range(600):
+        if ready.exists():
+            break
+        await asyncio.sleep(0.05)
+    assert ready.exists(), "the stubborn runner never started"
 
     started = time.monotonic()
     await backend.stop(runner, grace=0.5)

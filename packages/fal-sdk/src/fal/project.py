@@ -105,7 +105,7 @@ def _check_app_table(name: str, settings: Any, path_config: str) -> None:
             f"{', '.join(sorted(APP_KEYS))}."
         )
     if not isinstance(settings.get("ref"), str) or not settings["ref"]:
-        raise ValueError(f"{where} needs ref = \"FILE.py\" or \"FILE.py::Class\".")
+        raise ValueError(f'{where} needs ref = "FILE.py" or "FILE.py::Class".')
     for key, allowed in APP_KEYS.items():
         value = settings.get(key)
         if allowed is not None and value is not None and value not in allowed:

@@ -517,8 +517,18 @@ class _atomic_file:
         self.target = target
 
     def __enter__(self) -> BinaryIO:
-        self.target.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._temp = tempfile.mkstemp(dir=self.target.parent, prefix=".upload-")
+        # A concurrent move or delete prunes empty directories; the one made
+        # here can vanish before the temporary file lands in it, so try again.
+        for attempt in range(5):
+            self.target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd, self._temp = tempfile.mkstemp(
+                    dir=self.target.parent, prefix=".upload-"
+                )
+                break
+            except FileNotFoundError:
+                if attempt == 4:
+                    raise
         self._out = os.fdopen(fd, "wb")
         return self._out
 

@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -138,6 +139,7 @@ class LocalPlatform:
         for folder in ("logs", "nats", "envs", "payloads", "files"):
             (self.home / folder).mkdir(parents=True, exist_ok=True)
         ports = self.ports.resolved()
+        _refuse_busy_ports(ports)
         token = self._internal_token()
         endpoints = Endpoints(
             gateway_url=f"http://127.0.0.1:{ports.gateway}",
@@ -299,11 +301,18 @@ class LocalPlatform:
     # -- stop ----------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop every process this object started, services before NATS."""
-        for child in reversed(self.children):
-            _terminate(child.process.pid)
-        for child in reversed(self.children):
-            _reap(child.process)
+        """Stop every process this object started, services before NATS.
+
+        NATS goes last so that the services can disconnect from it cleanly
+        instead of retrying against a server that is already gone.
+        """
+        services = [child for child in self.children if child.name != "nats"]
+        messaging = [child for child in self.children if child.name == "nats"]
+        for group in (services, messaging):
+            for child in reversed(group):
+                _terminate(child.process.pid)
+            for child in reversed(group):
+                _reap(child.process)
         self.children.clear()
         (self.home / "pids.json").unlink(missing_ok=True)
 
@@ -320,17 +329,42 @@ def stop_home(home: Path) -> list[str]:
     """Stop the platform recorded in ``home/pids.json``; return what was stopped."""
     pids = _read_pids(home)
     stopped = [name for name, pid in pids.items() if _alive(pid)]
-    for name in ["scheduler", "filestore", "registry", "nats"]:
-        if name in pids:
-            _terminate(pids[name])
-    deadline = time.monotonic() + STOP_GRACE
-    for pid in pids.values():
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if _alive(pid):
-            _kill_group(pid, signal.SIGKILL)
+    services = [pid for name, pid in pids.items() if name != "nats"]
+    messaging = [pid for name, pid in pids.items() if name == "nats"]
+    for group in (services, messaging):
+        for pid in group:
+            _terminate(pid)
+        deadline = time.monotonic() + STOP_GRACE
+        for pid in group:
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            if _alive(pid):
+                _kill_group(pid, signal.SIGKILL)
     (home / "pids.json").unlink(missing_ok=True)
     return stopped
+
+
+_PORT_FLAGS = {
+    "gateway": "--gateway-port",
+    "registry": "--registry-port",
+    "filestore": "--filestore-port",
+    "nats": "--nats-port",
+}
+
+
+def _refuse_busy_ports(ports: Ports) -> None:
+    """Fail before starting anything when a port is taken, naming its flag."""
+    for name, port in asdict(ports).items():
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                raise PlatformError(
+                    f"Port {port} for the {name} is already in use on 127.0.0.1; "
+                    f"choose another with {_PORT_FLAGS.get(name, '--' + name + '-port')} "
+                    "(0 picks a free one) "
+                    "or stop what is using it."
+                ) from None
 
 
 def health(home: Path) -> dict[str, bool]:
@@ -369,8 +403,6 @@ def _tail(log: Path, lines: int = 20) -> str:
 
 
 def _port_open(port: int) -> bool:
-    import socket
-
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
             return True

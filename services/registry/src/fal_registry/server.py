@@ -80,12 +80,24 @@ class RegistryServer:
             ack_timeout=settings.build_ack_timeout,
             build_timeout=settings.build_timeout,
         )
-        self._server = grpc.aio.server()
+        # Without SO_REUSEPORT off, a second registry binds the same port and
+        # the kernel splits connections between two unrelated databases.
+        self._server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
         registry_pb2_grpc.add_RegistryServicer_to_server(self._servicer(), self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health, self._server)
-        self.port = self._server.add_insecure_port(f"{settings.host}:{settings.port}")
+        address = f"{settings.host}:{settings.port}"
+        try:
+            self.port = self._server.add_insecure_port(address)
+        except RuntimeError as error:
+            raise RegistryError(
+                f"Cannot listen on {address}: the port is in use or not allowed; "
+                "choose another with --port."
+            ) from error
         if self.port == 0:
-            raise RegistryError(f"Cannot listen on {settings.host}:{settings.port}.")
+            raise RegistryError(
+                f"Cannot listen on {settings.host}:{settings.port}: "
+                "is another registry using that port?"
+            )
         await self._server.start()
         for service in ("", SERVICE_NAME):
             await self._health.set(service, health_pb2.HealthCheckResponse.SERVING)

@@ -456,7 +456,10 @@ def _runtime_install_args(sources: Sequence[FalSource]) -> list[str]:
             args += source.install_args()
             continue
         for dependency in source.dependencies:
-            if _requirement_name(dependency) not in own_names and dependency not in args:
+            if (
+                _requirement_name(dependency) not in own_names
+                and dependency not in args
+            ):
                 args.append(dependency)
     return args
 

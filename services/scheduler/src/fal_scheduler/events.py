@@ -28,9 +28,9 @@ from fal_scheduler.pools import RunnerPools
 
 __all__ = [
     "BUILD_SUBJECT",
-    "BuildRequest",
     "DELETED_SUBJECT",
     "DEPLOYED_SUBJECT",
+    "BuildRequest",
     "EventResponder",
     "parse_build_request",
 ]
@@ -95,6 +95,7 @@ def refuse_container_image() -> str:
         "packages with requirements=[...] instead."
     )
 
+
 def _encode(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
 
@@ -136,9 +137,7 @@ class EventResponder:
     async def _on_build(self, msg: Msg) -> None:
         try:
             request = parse_build_request(msg.data)
-            env_key = self.builder.env_key(
-                request.requirements, request.python_version
-            )
+            env_key = self.builder.env_key(request.requirements, request.python_version)
         except (ValueError, EnvironmentBuildError) as error:
             await msg.respond(_encode({"accepted": False, "error": str(error)}))
             return

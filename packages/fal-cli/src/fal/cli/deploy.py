@@ -164,8 +164,8 @@ def _build_request(
 
 def _print_urls(result: dict[str, Any]) -> None:
     console.print(
-        f"Registered [bold]{result['owner']}/{result['app_name']}[/bold] "
-        f"revision {result['revision']}."
+        f"Deployed [bold]{result['owner']}/{result['app_name']}[/bold] "
+        f"(revision {result['revision']})."
     )
     run_url = result["urls"]["run"]
     console.print("Sync URLs:")

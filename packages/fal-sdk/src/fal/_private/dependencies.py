@@ -119,8 +119,7 @@ def _referenced_modules(roots: Iterable[Any], shipped: set[str]) -> Iterator[str
 
 def _mentioned_values(item: Any) -> Iterator[Any]:
     if isinstance(item, type):
-        for base in item.__bases__:
-            yield base
+        yield from item.__bases__
         for member in vars(item).values():
             yield from _functions_of(member)
         return
@@ -211,4 +210,3 @@ def _requires(name: str) -> tuple[str, ...]:
 
 def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-

@@ -183,7 +183,7 @@ class FalServerlessHost(Host):
         url = self._ensure_deployed(func, options)
         payload = _dumps_for(func, (args, kwargs))
         answer = self._post(url, payload)
-        return _result_of(answer)  # type: ignore[no-any-return]
+        return _result_of(answer)
 
     def close(self) -> None:
         """Delete the ephemeral apps this host registered."""
@@ -199,7 +199,7 @@ class FalServerlessHost(Host):
                 alias = url.rstrip("/").rsplit("/", 1)[-1]
                 try:
                     connection.delete_application(alias)
-                except Exception:  # noqa: BLE001  (cleanup must go on)
+                except Exception:  # cleanup must go on
                     continue
 
     def _ensure_deployed(self, func: Callable[..., Any], options: Options) -> str:
@@ -238,14 +238,14 @@ class IsolatedFunction(Generic[ArgsT, ReturnT]):
     options: Options
 
     def __post_init__(self) -> None:
-        functools.update_wrapper(self, self.raw_func)  # type: ignore[arg-type]
+        functools.update_wrapper(self, self.raw_func)
 
     def __call__(self, *args: ArgsT.args, **kwargs: ArgsT.kwargs) -> ReturnT:
         return self.host.run(self.raw_func, self.options, args, kwargs)
 
-    def on(self, host: Host | None = None, **config: Any) -> IsolatedFunction[
-        ArgsT, ReturnT
-    ]:
+    def on(
+        self, host: Host | None = None, **config: Any
+    ) -> IsolatedFunction[ArgsT, ReturnT]:
         """The same function on another host or with more options."""
         target = host or self.host
         options = self.options.merged(target.parse_options(**config))
@@ -290,7 +290,7 @@ def _call_function(self: App, call: FunctionCall) -> dict[str, Any]:
         remote_traceback = "".join(traceback.format_exception(error))
         try:
             pickled = _encode(cloudpickle.dumps(error))
-        except Exception:  # noqa: BLE001  (the traceback still travels)
+        except Exception:  # the traceback still travels
             pickled = None
         return {"ok": False, "error": pickled, "traceback": remote_traceback}
     return {"ok": True, "result": _encode(cloudpickle.dumps(result))}
@@ -348,7 +348,9 @@ def _register_function(func: Callable[..., Any], options: Options) -> str:
         return str(urls.run)
     from fal._private.settings import get_run_url
 
-    return f"{get_run_url()}/{final.result.owner}/{final.result.alias}"
+    result = final.result
+    assert result is not None  # checked above
+    return f"{get_run_url()}/{result.owner}/{result.alias}"
 
 
 def _dumps_for(func: Callable[..., Any], value: Any) -> str:
@@ -375,7 +377,7 @@ def _result_of(answer: dict[str, Any]) -> Any:
     if answer.get("error"):
         try:
             error = cloudpickle.loads(base64.b64decode(answer["error"]))
-        except Exception:  # noqa: BLE001  (fall back to the traceback)
+        except Exception:  # fall back to the traceback
             error = None
     if not isinstance(error, BaseException):
         raise UserFunctionException(

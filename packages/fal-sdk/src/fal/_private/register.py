@@ -132,8 +132,7 @@ def container_image_json(app_class: type[App]) -> str:
     image = app_class.image
     if kind not in (None, "virtualenv", "container"):
         raise ValueError(
-            f"{app_class.__name__}.kind is {kind!r}; use 'virtualenv' or "
-            "'container'."
+            f"{app_class.__name__}.kind is {kind!r}; use 'virtualenv' or 'container'."
         )
     if kind == "container" and image is None:
         raise ValueError(
@@ -211,7 +210,9 @@ def missing_dependency_warnings(app_class: type[App]) -> list[str]:
     """One sentence per installed package the app uses but does not require."""
     from fal._private.dependencies import find_missing_dependencies
 
-    requirements = [r for step in requirement_steps(app_class.requirements) for r in step]
+    requirements = [
+        r for step in requirement_steps(app_class.requirements) for r in step
+    ]
     shipped = [app_class.__module__, *app_class.local_python_modules]
     return [
         f"{app_class.__name__} imports {', '.join(modules)} (from the package "
