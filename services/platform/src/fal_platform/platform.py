@@ -359,10 +359,10 @@ def _refuse_busy_ports(ports: Ports) -> None:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
+                flag = _PORT_FLAGS.get(name, f"--{name}-port")
                 raise PlatformError(
                     f"Port {port} for the {name} is already in use on 127.0.0.1; "
-                    f"choose another with {_PORT_FLAGS.get(name, '--' + name + '-port')} "
-                    "(0 picks a free one) "
+                    f"choose another with {flag} (0 picks a free one) "
                     "or stop what is using it."
                 ) from None
 
