@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import msgpack
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from fal_platform.testing import RunningPlatform
@@ -43,6 +43,14 @@ import fal
 class Prompt(BaseModel):
     text: str = ""
     count: int = 3
+    gate: str = ""  # a file that must exist before the second event
+
+
+async def wait_for_gate(gate: str) -> None:
+    for _ in range(600):
+        if not gate or os.path.exists(gate):
+            return
+        await asyncio.sleep(0.05)
 
 
 class Streamer(fal.App, keep_alive=30):
@@ -53,7 +61,8 @@ class Streamer(fal.App, keep_alive=30):
     async def generate(self, prompt: Prompt) -> AsyncIterator[dict]:
         for index in range(prompt.count):
             if index:
-                await asyncio.sleep(0.5)
+                await wait_for_gate(prompt.gate)
+                await asyncio.sleep(0.2)
             yield {"index": index, "produced_at": time.time()}
 
     @fal.endpoint("/ws", is_websocket=True)
@@ -135,16 +144,22 @@ def echo(connection: ClientConnection, text: str) -> str | bytes:
 
 
 def test_stream_url_delivers_first_event_before_last_is_produced(
-    apps: dict[str, str],
+    apps: dict[str, str], tmp_path: Path
 ) -> None:
+    gate = tmp_path / "first-event-arrived"
     arrivals: list[tuple[float, dict]] = []
     with httpx.stream(
-        "POST", apps["Streamer"] + "/stream", json={"count": 3}, timeout=120
+        "POST",
+        apps["Streamer"] + "/stream",
+        json={"count": 3, "gate": str(gate)},
+        timeout=120,
     ) as response:
         content_type = response.headers["content-type"]
         for line in response.iter_lines():
             if line.startswith("data: "):
                 arrivals.append((time.time(), json.loads(line.removeprefix("data: "))))
+                # The handler produces its later events only after this.
+                gate.touch()
 
     assert response.status_code == 200
     assert content_type.startswith("text/event-stream")
@@ -175,7 +190,9 @@ def test_websocket_echoes_through_gateway(apps: dict[str, str]) -> None:
     assert replies == ["echo: one", "echo: two"]
 
 
-def test_realtime_msgpack_round_trip_and_bad_frame(apps: dict[str, str]) -> None:
+def test_realtime_msgpack_round_trip_bad_frame_and_end_of_input(
+    apps: dict[str, str],
+) -> None:
     url = ws_url(apps["Streamer"]) + "/realtime"
     with connect(url, open_timeout=120) as connection:
         connection.send(msgpack.packb({"text": "abc"}))
@@ -184,11 +201,17 @@ def test_realtime_msgpack_round_trip_and_bad_frame(apps: dict[str, str]) -> None
         error = msgpack.unpackb(connection.recv(timeout=60))
         connection.send(msgpack.packb({"text": "still open"}))
         after = msgpack.unpackb(connection.recv(timeout=60))
+        connection.send(msgpack.packb({"type": "x-fal-end-of-input"}))
+        with pytest.raises(ConnectionClosed) as closed:
+            connection.recv(timeout=60)
 
-    assert reply == {"text": "ABC", "count": 3}
+    assert reply == {"text": "ABC", "count": 3, "gate": ""}
     assert error["type"] == "x-fal-error"
     assert error["error"] == "INVALID_MESSAGE"
-    assert after == {"text": "STILL OPEN", "count": 10}
+    assert after == {"text": "STILL OPEN", "count": 10, "gate": ""}
+    # The end of input closes the session normally, through the relay too.
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1000
 
 
 def test_realtime_on_unknown_app_is_404_before_upgrade(

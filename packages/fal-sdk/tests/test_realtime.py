@@ -41,6 +41,7 @@ class RealtimeApp(fal.App):
     def setup(self) -> None:
         self.batches: list[int] = []
         self.produced = 0
+        self.gate = threading.Event()
 
     @fal.realtime("/unary")
     def unary(self, prompt: Prompt) -> Image:
@@ -60,6 +61,13 @@ class RealtimeApp(fal.App):
             if prompt.text == "done":
                 break
             texts.append(prompt.text)
+        return Image(text="+".join(texts))
+
+    @fal.realtime("/gated")
+    async def gated(self, prompts: AsyncIterator[Prompt]) -> Image:
+        texts = [prompt.text async for prompt in prompts]
+        # Held open until the test lets it answer.
+        await asyncio.to_thread(self.gate.wait, 10)
         return Image(text="+".join(texts))
 
     @fal.realtime("/bidi")
@@ -168,6 +176,53 @@ def test_client_streaming_answers_once_then_closes(served: Served) -> None:
     assert result["text"] == "x+y"
     assert closed.value.rcvd is not None
     assert closed.value.rcvd.code == 1000
+
+
+def test_end_of_input_frame_gets_the_client_streaming_result(
+    served: Served,
+) -> None:
+    served.instance.gate.set()
+    with served.connect("/gated") as connection:
+        for text in ("x", "y"):
+            connection.send(pack({"text": text}))
+        connection.send(pack({"type": "x-fal-end-of-input"}))
+        result = receive(connection)
+        with pytest.raises(ConnectionClosed) as closed:
+            connection.recv(timeout=10)
+
+    assert result["text"] == "x+y"
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1000
+
+
+def test_end_of_input_answers_held_inputs_then_closes(served: Served) -> None:
+    with served.connect("/unary") as connection:
+        for text in ("a", "b", "c"):
+            connection.send(pack({"text": text}))
+        connection.send(pack({"type": "x-fal-end-of-input"}))
+        replies = [receive(connection)["text"] for _ in range(3)]
+        with pytest.raises(ConnectionClosed) as closed:
+            connection.recv(timeout=10)
+
+    assert replies == ["A", "B", "C"]
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1000
+
+
+def test_frame_after_end_of_input_gets_error_frame(served: Served) -> None:
+    served.instance.gate.clear()
+    with served.connect("/gated") as connection:
+        connection.send(pack({"text": "only"}))
+        connection.send(pack({"type": "x-fal-end-of-input"}))
+        connection.send(pack({"text": "late"}))
+        error = receive(connection)
+        served.instance.gate.set()
+        result = receive(connection)
+
+    assert error["type"] == "x-fal-error"
+    assert error["error"] == "INPUT_ENDED"
+    assert "x-fal-end-of-input" in error["reason"]
+    assert result["text"] == "only"
 
 
 def test_bidirectional_sync_handler_answers_each_input(served: Served) -> None:

@@ -68,7 +68,12 @@ async def scheduler(
     try:
         yield service
     finally:
-        await service.close()
+        closing = asyncio.ensure_future(service.close())
+        done, _ = await asyncio.wait({closing}, timeout=8)
+        if not done:
+            for task in asyncio.all_tasks():
+                task.print_stack()
+        await closing
 
 
 @pytest.fixture

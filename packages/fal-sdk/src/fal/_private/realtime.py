@@ -17,6 +17,11 @@ The mode comes from the method's type hints:
 Problems are sent as error frames ``{"type": "x-fal-error", "error": CODE,
 "reason": sentence}`` and, except for the session timeout and a client that
 stopped reading, the session stays open.
+
+A client ends its input with the frame ``{"type": "x-fal-end-of-input"}``
+(encoded like any other frame): the inputs already sent are handled, their
+outputs sent, and the session closes normally. That is how a client of a
+client-streaming endpoint asks for its one result.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from fal._private.app import ROUTE_ATTRIBUTE, RouteSignature
 
 __all__ = [
+    "END_OF_INPUT_FRAME_TYPE",
     "ERROR_FRAME_TYPE",
     "RealtimeMode",
     "msgpack_decode_message",
@@ -52,6 +58,7 @@ EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
 MSGPACK_CONTENT_TYPE = "application/msgpack"
 ERROR_FRAME_TYPE = "x-fal-error"
+END_OF_INPUT_FRAME_TYPE = "x-fal-end-of-input"
 # Inputs held when the endpoint sets no ``buffering``.
 DEFAULT_BUFFERING = 16
 # How long one outgoing frame may wait for a client that does not read
@@ -317,7 +324,10 @@ class _Session:
                 message = await self._receive()
                 if message is None:
                     return
-                await self._accept_input(message)
+                if not await self._accept_input(message):
+                    # End of input: handle what is held, refuse the rest.
+                    await self.inputs.put(_END)
+                    await self._refuse_inputs()
         finally:
             with contextlib.suppress(asyncio.QueueFull):
                 self.inputs.put_nowait(_END)
@@ -345,7 +355,24 @@ class _Session:
         self.close_code = CLOSE_NORMAL
         self.close_reason = "session timeout"
 
-    async def _accept_input(self, message: bytes | str) -> None:
+    async def _refuse_inputs(self) -> None:
+        """After the end of input: answer frames with an error until the end.
+
+        The session lasts until the handler is done (the processor ends it)
+        or the client leaves; session_timeout no longer applies.
+        """
+        while True:
+            message = await self.websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                raise _SessionEnded()
+            await self.send_error(
+                "INPUT_ENDED",
+                f"The input of this session already ended "
+                f"({END_OF_INPUT_FRAME_TYPE}); no further frames are taken.",
+            )
+
+    async def _accept_input(self, message: bytes | str) -> bool:
+        """Queue one input frame; False for the end-of-input frame."""
         try:
             decoded = self.route.decode(message)
         except Exception as error:
@@ -354,13 +381,16 @@ class _Session:
                 f"The frame could not be decoded as {self._content_type()}: "
                 f"{type(error).__name__}: {error}",
             )
-            return
+            return True
+        if _is_end_of_input(decoded):
+            return False
         try:
             value = self.input_adapter.validate_python(decoded)
         except pydantic.ValidationError as error:
             await self.send_error("INVALID_INPUT", _validation_reason(error))
-            return
+            return True
         await self.inputs.put(value)
+        return True
 
     def _content_type(self) -> str:
         return self.route.signature.content_type or MSGPACK_CONTENT_TYPE
@@ -521,6 +551,14 @@ async def _iterate(produced: Any) -> AsyncIterator[Any]:
         close = getattr(iterator, "close", None)
         if close is not None:
             close()
+
+
+def _is_end_of_input(decoded: Any) -> bool:
+    return (
+        isinstance(decoded, dict)
+        and decoded.get("type") == END_OF_INPUT_FRAME_TYPE
+        and len(decoded) == 1
+    )
 
 
 def _validation_reason(error: pydantic.ValidationError) -> str:
