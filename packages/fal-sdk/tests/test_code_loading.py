@@ -202,3 +202,38 @@ def test_container_kind_without_image_is_refused(
 
     with pytest.raises(ValueError, match="kind='container' but no image"):
         build_register_request(app)
+
+
+LOCAL_PATH_APP = """
+import fal
+
+
+class LocalPkg(fal.App):
+    requirements = [{requirement!r}, "six"]
+
+    @fal.endpoint("/")
+    def run(self) -> dict:
+        return {{}}
+"""
+
+
+def test_local_path_requirement_is_made_absolute(
+    write_app: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mypkg").mkdir()
+    monkeypatch.chdir(tmp_path)
+    app = load(write_app, LOCAL_PATH_APP.format(requirement="./mypkg"))
+
+    request = build_register_request(app)
+
+    assert list(request.requirements[0].packages) == [str(tmp_path / "mypkg"), "six"]
+
+
+def test_missing_local_path_requirement_is_refused(
+    write_app: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    app = load(write_app, LOCAL_PATH_APP.format(requirement="./nowhere"))
+
+    with pytest.raises(ValueError, match=r"'\./nowhere' names a local path"):
+        build_register_request(app)

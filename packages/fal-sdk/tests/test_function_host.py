@@ -113,3 +113,73 @@ def test_run_local_serves_app_in_process_until_stopped() -> None:
     assert (first, second) == ({"count": 101}, {"count": 103})
     assert not thread.is_alive()
     assert Counter.torn_down  # type: ignore[attr-defined]
+
+
+def test_wrap_app_serves_app_as_local_function() -> None:
+    from fal.app import wrap_app
+    from fal_platform.testing import free_port
+
+    wrapped = wrap_app(Counter, keep_alive=10)
+    port = free_port()
+    started = threading.Event()
+    servers = []
+
+    def on_started(server: object) -> None:
+        servers.append(server)
+        started.set()
+
+    thread = threading.Thread(
+        target=wrapped, kwargs={"port": port, "on_started": on_started}, daemon=True
+    )
+    thread.start()
+    assert started.wait(20)
+    answer = httpx.post(f"http://127.0.0.1:{port}/", json={"value": 5}).json()
+    servers[0].should_exit = True
+    thread.join(20)
+
+    assert answer == {"count": 105}
+    assert wrapped.__name__ == "Counter"
+    assert wrapped.options.host == {"machine_type": "S", "keep_alive": 10}
+
+
+def test_wrap_app_refuses_serverless_host() -> None:
+    from fal.api.api import FalServerlessHost
+    from fal.app import wrap_app
+
+    with pytest.raises(TypeError, match="takes only a LocalHost"):
+        wrap_app(Counter, host=FalServerlessHost())
+
+
+def test_remote_exception_that_cannot_travel_raises_with_traceback() -> None:
+    from fal._private.function import _result_of
+    from fal.api.api import UserFunctionException
+
+    answer = {"ok": False, "error": None, "traceback": "Traceback...\nBoom: x\n"}
+
+    with pytest.raises(UserFunctionException, match="Boom: x"):
+        _result_of(answer)
+
+
+def test_function_endpoint_reports_exception_and_traceback() -> None:
+    import base64
+
+    import cloudpickle
+
+    from fal._private.function import LocalHost, _function_app, _result_of
+    from fal._private.function_app import FunctionCall
+
+    def explode(value: int) -> int:
+        raise KeyError(value)
+
+    options = LocalHost().parse_options(requirements=["six"])
+    app_class = _function_app(explode, options)
+    payload = base64.b64encode(cloudpickle.dumps(((3,), {}))).decode()
+
+    answer = app_class.call(app_class(_allow_init=True), FunctionCall(payload=payload))
+
+    assert answer["ok"] is False
+    assert "in explode" in answer["traceback"]
+    with pytest.raises(KeyError) as caught:
+        _result_of(answer)
+    assert "Remote traceback" in caught.value.__notes__[0]
+    assert app_class.requirements == ["six"]

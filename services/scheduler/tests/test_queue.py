@@ -35,7 +35,7 @@ from fal_scheduler.service import Scheduler, SchedulerConfig
 QUEUE_SETTINGS = QueueSettings(
     ack_wait=3.0,
     max_retries=3,
-    queue_limit=50,
+    queue_limit=100,
     webhook_attempts=3,
     webhook_backoff=0.05,
     webhook_timeout=2.0,
@@ -68,12 +68,7 @@ async def scheduler(
     try:
         yield service
     finally:
-        closing = asyncio.ensure_future(service.close())
-        done, _ = await asyncio.wait({closing}, timeout=8)
-        if not done:
-            for task in asyncio.all_tasks():
-                task.print_stack()
-        await closing
+        await service.close()
 
 
 @pytest.fixture
@@ -397,9 +392,10 @@ async def test_queue_beyond_limit_is_429_and_keeps_accepted(
     scheduler: Scheduler, gateway: httpx.AsyncClient, apps: dict[Any, Any]
 ) -> None:
     apps[("local", "echo")] = stand_in_app(max_concurrency=1)
-    accepted = [
+    accepted = [await submit(gateway, "/slow", {"seconds": 3})]
+    accepted += [
         await submit(gateway, "/slow", {"seconds": 0.01})
-        for _ in range(QUEUE_SETTINGS.queue_limit)
+        for _ in range(QUEUE_SETTINGS.queue_limit - 1)
     ]
 
     refused = await gateway.post("/queue/local/echo/slow", json={"seconds": 0.01})
@@ -488,9 +484,12 @@ async def test_queue_size_and_flush_need_the_owners_key(
 ) -> None:
     apps[("local", "echo")] = stand_in_app(max_concurrency=1)
     owner = {"Authorization": f"Key {OWNER_KEY[0]}:{OWNER_KEY[1]}"}
-    await submit(gateway, "/slow", {"seconds": 1.0})
+    blocker = await submit(gateway, "/slow", {"seconds": 1.0})
     queued = [await submit(gateway) for _ in range(3)]
-    await asyncio.sleep(0.3)
+    deadline = time.monotonic() + 20
+    while (await status(gateway, blocker["request_id"]))["status"] != "IN_PROGRESS":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
 
     anonymous = await gateway.get("/queue/local/echo/size")
     size = await gateway.get("/queue/local/echo/size", headers=owner)
@@ -738,3 +737,53 @@ async def webhook_server() -> AsyncIterator[WebhookServer]:
         yield server
     finally:
         await server.stop()
+
+
+async def test_steady_load_keeps_one_runner_then_keep_alive_stops_it(
+    scheduler: Scheduler, gateway: httpx.AsyncClient, apps: dict[Any, Any]
+) -> None:
+    apps[("local", "echo")] = stand_in_app(keep_alive=1, max_concurrency=4)
+    counts = []
+
+    # Step 1: one request at a time for three keep_alive periods.
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        submitted = await submit(gateway, "/slow", {"seconds": 0.05})
+        assert (await completed(gateway, submitted["request_id"])).status_code == 200
+        counts.append(len(runner_pids(scheduler)))
+
+    # Step 2: no load; the runner stops after keep_alive.
+    stopped = await wait_until(lambda: not runner_pids(scheduler), timeout=10)
+
+    assert set(counts) == {1}
+    assert len(runner_logs(scheduler.config.home)) == 1
+    assert stopped
+
+
+async def test_redeploy_under_continuous_load_fails_no_request(
+    scheduler: Scheduler, gateway: httpx.AsyncClient, apps: dict[Any, Any]
+) -> None:
+    import nats as nats_client
+
+    apps[("local", "echo")] = stand_in_app(revision="rev1")
+    submitted: list[dict[str, Any]] = []
+
+    async def load() -> None:
+        for _ in range(40):
+            submitted.append(await submit(gateway))
+            await asyncio.sleep(0.05)
+
+    loader = asyncio.create_task(load())
+    await asyncio.sleep(0.8)
+    apps[("local", "echo")] = stand_in_app(revision="rev2")
+    connection = await nats_client.connect(scheduler.config.nats_url)
+    event = {"owner": "local", "alias": "echo", "revision": "rev2"}
+    await connection.publish("fal.apps.deployed", json.dumps(event).encode())
+    await connection.drain()
+    await loader
+    results = [await completed(gateway, s["request_id"]) for s in submitted]
+
+    assert [r.status_code for r in results] == [200] * len(results)
+    revisions = [r.json()["app"][2] for r in results]
+    assert revisions[0] == "rev1"
+    assert revisions[-1] == "rev2"

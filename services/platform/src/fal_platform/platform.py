@@ -67,6 +67,8 @@ class Endpoints:
     nats_url: str
     owner: str
     home: str
+    # Base URL of the queue API; "" in files written before it existed.
+    queue_url: str = ""
 
     @classmethod
     def load(cls, home: Path) -> Endpoints:
@@ -78,7 +80,8 @@ class Endpoints:
                 f"No platform found in {home}: {path} does not exist. "
                 "Start one with 'fal-platform up'."
             ) from None
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__})
+        fields = cls.__dataclass_fields__
+        return cls(**{key: data[key] for key in fields if key in data})
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,7 @@ class LocalPlatform:
         token = self._internal_token()
         endpoints = Endpoints(
             gateway_url=f"http://127.0.0.1:{ports.gateway}",
+            queue_url=f"http://127.0.0.1:{ports.gateway}/queue",
             registry_address=f"127.0.0.1:{ports.registry}",
             filestore_url=f"http://127.0.0.1:{ports.filestore}",
             nats_url=f"nats://127.0.0.1:{ports.nats}",
@@ -179,6 +183,7 @@ class LocalPlatform:
              "--database-url", f"sqlite:///{self.home / 'registry.db'}",
              "--nats-url", endpoints.nats_url,
              "--gateway-url", endpoints.gateway_url,
+             "--queue-url", endpoints.queue_url,
              "--bootstrap-owner", self.owner,
              "--bootstrap-key-file", str(self.home / "admin_key"),
              "--secrets-key-file", str(self._secrets_key_file())],

@@ -235,7 +235,7 @@ class RequestQueue:
         for queue in self._apps.values():
             if queue.dispatcher is not None:
                 queue.dispatcher.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await asyncio.wait(self._loops, timeout=5.0)
         for queue in self._apps.values():
             for item in queue.waiting:
                 with contextlib.suppress(Exception):
@@ -335,7 +335,9 @@ class RequestQueue:
     # -- consuming -------------------------------------------------------
 
     async def _fetch_forever(self, subscription: Any) -> None:
-        while True:
+        # Checks the flag too: on Python 3.11 nats-py's fetch can swallow
+        # a cancellation that races its own timeout.
+        while not self._closing:
             try:
                 messages = await subscription.fetch(batch=256, timeout=1.0)
             except (TimeoutError, nats.errors.TimeoutError):

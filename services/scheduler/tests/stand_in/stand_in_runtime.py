@@ -107,7 +107,7 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
         ledger = os.environ.get("STAND_IN_LEDGER")
-        if ledger and status < 400:
+        if ledger and status < 400 and self.command == "POST":
             with open(ledger, "a") as out:
                 out.write(f"{self.headers.get('x-fal-request-id')}\n")
 

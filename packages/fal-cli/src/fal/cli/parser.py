@@ -14,6 +14,7 @@ from fal.cli import (
     files,
     keys,
     profile,
+    queue,
     run,
     runners,
     secrets,
@@ -30,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in (
         deploy, run, apps, runners, secrets, keys, environments, auth, doctor,
-        profile, files, create,
+        profile, files, create, queue,
     ):  # fmt: skip
         module.add_parser(commands)
     return parser

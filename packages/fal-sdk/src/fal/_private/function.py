@@ -19,24 +19,19 @@ import hashlib
 import json
 import secrets
 import threading
-import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Generic, ParamSpec, TypeVar
-
-import cloudpickle
-from pydantic import BaseModel
 
 from fal._private.api_errors import (
     FalSerializationError,
     InternalFalServerlessError,
     UserFunctionException,
 )
-from fal._private.app import App, endpoint
+from fal._private.app import App
 
 __all__ = [
     "FalServerlessHost",
-    "FunctionCall",
     "Host",
     "IsolatedFunction",
     "LocalHost",
@@ -154,12 +149,6 @@ class LocalHost(Host):
         kwargs: dict[str, Any],
     ) -> ReturnT:
         return func(*args, **kwargs)
-
-
-class FunctionCall(BaseModel):
-    """One call of a remote function: ``(args, kwargs)`` pickled, base64."""
-
-    payload: str
 
 
 @dataclass
@@ -280,32 +269,15 @@ def _default_host() -> FalServerlessHost:
     return FalServerlessHost()
 
 
-def _call_function(self: App, call: FunctionCall) -> dict[str, Any]:
-    """The endpoint of a function's app: unpickle, call, pickle the outcome."""
-    function = type(self)._fal_function  # type: ignore[attr-defined]
-    try:
-        args, kwargs = cloudpickle.loads(base64.b64decode(call.payload))
-        result = function(*args, **kwargs)
-    except Exception as error:
-        remote_traceback = "".join(traceback.format_exception(error))
-        try:
-            pickled = _encode(cloudpickle.dumps(error))
-        except Exception:  # the traceback still travels
-            pickled = None
-        return {"ok": False, "error": pickled, "traceback": remote_traceback}
-    return {"ok": True, "result": _encode(cloudpickle.dumps(result))}
-
-
-endpoint("/")(_call_function)
-
-
 def _function_app(func: Callable[..., Any], options: Options) -> type[App]:
+    from fal._private.function_app import call_function
+
     environment, host = options.environment, options.host
     namespace: dict[str, Any] = {
         "__module__": func.__module__,
         "__qualname__": f"_FalFunction_{func.__name__}",
         "_fal_function": staticmethod(func),
-        "call": _call_function,
+        "call": call_function,
         "requirements": list(environment.get("requirements") or []),
         "local_python_modules": list(environment.get("local_python_modules") or []),
         "app_auth": "private",
@@ -356,6 +328,8 @@ def _register_function(func: Callable[..., Any], options: Options) -> str:
 def _dumps_for(func: Callable[..., Any], value: Any) -> str:
     import sys
 
+    import cloudpickle
+
     from fal._private.serialization import _pickled_by_value
 
     module = sys.modules.get(func.__module__)
@@ -370,6 +344,8 @@ def _dumps_for(func: Callable[..., Any], value: Any) -> str:
 
 
 def _result_of(answer: dict[str, Any]) -> Any:
+    import cloudpickle
+
     if answer["ok"]:
         return cloudpickle.loads(base64.b64decode(answer["result"]))
     remote_traceback = str(answer.get("traceback") or "")

@@ -18,7 +18,7 @@ from fal._private.serving import build_fastapi_app
 if TYPE_CHECKING:
     from fal._private.app import App
 
-__all__ = ["serve_locally"]
+__all__ = ["serve_locally", "wrap_app"]
 
 logger = logging.getLogger(__name__)
 
@@ -95,3 +95,32 @@ async def _call(method: Callable[[], Any]) -> Any:
     if inspect.isawaitable(result):
         result = await result
     return result
+
+
+def wrap_app(cls: type[App], **kwargs: Any) -> Any:
+    """The App as an IsolatedFunction that serves it in this process.
+
+    Calling the result runs ``serve_locally(cls, ...)``. Only ``LocalHost``
+    is supported: on the platform an app is deployed (``fal deploy``), not
+    called as a function.
+    """
+    from fal._private.function import IsolatedFunction, LocalHost
+    from fal._private.register import requirement_steps
+
+    host = kwargs.pop("host", None) or LocalHost()
+    if not isinstance(host, LocalHost):
+        raise TypeError(
+            f"wrap_app serves {cls.__name__} in this process and takes only a "
+            f"LocalHost, not {type(host).__name__}; deploy apps with `fal deploy`."
+        )
+    requirements = [r for step in requirement_steps(cls.requirements) for r in step]
+    options = host.parse_options(
+        requirements=requirements, machine_type=cls.machine_type, **kwargs
+    )
+
+    def serve(*args: Any, **serve_kwargs: Any) -> None:
+        serve_locally(cls, *args, **serve_kwargs)
+
+    serve.__name__ = serve.__qualname__ = cls.__name__
+    serve.__doc__ = cls.__doc__
+    return IsolatedFunction(host, serve, options)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from fal._private.app import AUTH_MODES, App, default_app_name
@@ -72,7 +73,9 @@ def build_register_request(
         serialized_function=payload,
         serialization_method=SERIALIZATION_METHOD,
         requirements=[
-            registry_pb2.RequirementStep(packages=step)
+            registry_pb2.RequirementStep(
+                packages=[absolute_local_path(r) for r in step]
+            )
             for step in requirement_steps(app_class.requirements)
         ],
         python_version=runner_python_version(app_class),
@@ -167,6 +170,26 @@ def requirement_steps(requirements: Any) -> list[list[str]]:
         "requirements must be a list of package specifiers or a list of such "
         f"lists (one per install step), not {requirements!r}."
     )
+
+
+def absolute_local_path(requirement: str) -> str:
+    """A requirement naming a local directory or file, made absolute.
+
+    Relative paths mean the deploying machine's current directory, which
+    the scheduler does not share. Only a scheduler on the same machine (the
+    local platform) can read the path; the environment key holds the path,
+    not the content, so a changed local package needs ``--no-cache``.
+    """
+    text = requirement.strip()
+    if not text.startswith(("./", "../", "~")):
+        return requirement
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise ValueError(
+            f"requirement {requirement!r} names a local path that does not "
+            f"exist (looked in {Path.cwd()})."
+        )
+    return str(path.resolve())
 
 
 def machine_requirements(app_class: type[App]) -> registry_pb2.MachineRequirements:
