@@ -57,3 +57,11 @@ def test_wheels_build_install_and_import_together(tmp_path: Path) -> None:
     assert probe.stdout.split() == ["App", "fal.cli", "fal.toolkit"]
     assert (venv / "bin" / "fal").exists()
     assert (venv / "bin" / "fal-platform").exists()
+
+    # The `fal create` template ships inside the fal-cli wheel.
+    created = subprocess.run(
+        [str(venv / "bin" / "fal"), "create", "wheel-app", "--dir", str(tmp_path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    assert (tmp_path / "wheel-app" / "app.py").exists()

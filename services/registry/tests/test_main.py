@@ -63,3 +63,34 @@ def test_main_serves_until_sigterm(nats_server: NatsServer, tmp_path: Path) -> N
     assert secret not in stderr
     assert "Registry stopped" in stderr
     assert "fal_registry_registrations_total" in metrics
+
+
+def test_main_missing_secrets_key_file_exits_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "no_such_secrets_key"
+
+    process = run_registry(
+        "--port", "0",
+        "--database-url", f"sqlite:///{tmp_path / 'registry.db'}",
+        "--secrets-key-file", str(missing),
+    )  # fmt: skip
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 1
+    assert stderr.startswith("fal-registry: Cannot read the secrets key file ")
+    assert str(missing) in stderr
+
+
+def test_main_invalid_secrets_key_exits_with_message(tmp_path: Path) -> None:
+    key_file = tmp_path / "secrets_key"
+    key_file.write_text("not-a-key\n")
+
+    process = run_registry(
+        "--port", "0",
+        "--database-url", f"sqlite:///{tmp_path / 'registry.db'}",
+        "--secrets-key-file", str(key_file),
+    )  # fmt: skip
+    _, stderr = process.communicate(timeout=60)
+
+    assert process.returncode == 1
+    assert "The secrets key is not valid" in stderr
+    assert "not-a-key" not in stderr

@@ -16,7 +16,15 @@ from fal_registry.database import (
     upgrade_schema,
 )
 
-TABLES = {"owners", "api_keys", "environments", "applications", "revisions", "aliases"}
+TABLES = {
+    "owners",
+    "api_keys",
+    "environments",
+    "applications",
+    "revisions",
+    "aliases",
+    "secrets",
+}
 
 
 def head_revision() -> str | None:

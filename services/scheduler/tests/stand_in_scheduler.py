@@ -14,17 +14,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from scheduler_helpers import (  # noqa: E402
+from scheduler_helpers import (
     INTERNAL_TOKEN,
     ThisInterpreter,
     stand_in_backend,
 )
 
-from fal_scheduler.environments import EnvironmentBuilder  # noqa: E402
-from fal_scheduler.pipconfig import IndexSettings  # noqa: E402
-from fal_scheduler.pools import PoolDefaults  # noqa: E402
-from fal_scheduler.queue import QueueSettings  # noqa: E402
-from fal_scheduler.service import Scheduler, SchedulerConfig  # noqa: E402
+from fal_scheduler.environments import EnvironmentBuilder
+from fal_scheduler.pipconfig import IndexSettings
+from fal_scheduler.pools import PoolDefaults
+from fal_scheduler.queue import QueueSettings
+from fal_scheduler.service import Scheduler, SchedulerConfig
 
 
 def main() -> None:

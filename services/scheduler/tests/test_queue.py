@@ -445,7 +445,9 @@ async def test_cancel_queued_request_completes_it_cancelled(
     await submit(gateway, "/slow", {"seconds": 1.0})
     queued = await submit(gateway)
 
-    cancel = await gateway.put(f"/queue/local/echo/requests/{queued['request_id']}/cancel")
+    cancel = await gateway.put(
+        f"/queue/local/echo/requests/{queued['request_id']}/cancel"
+    )
     result = await completed(gateway, queued["request_id"])
     final = await status(gateway, queued["request_id"])
     await asyncio.sleep(1.5)
@@ -474,8 +476,11 @@ async def test_cancel_running_request_replaces_its_runner(
     )
     result = await completed(gateway, running["request_id"])
 
+    final = await status(gateway, running["request_id"])
+
     assert cancel.status_code == 202
     assert result.status_code == 400
+    assert final["error_type"] == "RequestCancelled"
     assert await wait_until(lambda: runner_id not in runner_pids(scheduler))
 
 
@@ -665,9 +670,7 @@ async def test_burst_from_zero_never_exceeds_max_concurrency(
             await asyncio.sleep(0.01)
 
     watcher = asyncio.create_task(watch())
-    submitted = [
-        await submit(gateway, "/slow", {"seconds": 0.05}) for _ in range(100)
-    ]
+    submitted = [await submit(gateway, "/slow", {"seconds": 0.05}) for _ in range(100)]
     results = [await completed(gateway, s["request_id"]) for s in submitted]
     watcher.cancel()
 
@@ -787,3 +790,25 @@ async def test_redeploy_under_continuous_load_fails_no_request(
     revisions = [r.json()["app"][2] for r in results]
     assert revisions[0] == "rev1"
     assert revisions[-1] == "rev2"
+
+
+async def test_runner_hint_routes_to_the_same_runner(
+    gateway: httpx.AsyncClient, apps: dict[Any, Any]
+) -> None:
+    apps[("local", "echo")] = stand_in_app(max_concurrency=2)
+    hint = {"x-fal-runner-hint": "session-7"}
+    # Two runners: the first busy, so the hinted request lands on the second.
+    busy = await submit(gateway, "/slow", {"seconds": 1.5})
+    first = await completed(
+        gateway, (await submit(gateway, headers=hint))["request_id"]
+    )
+    await completed(gateway, busy["request_id"])
+
+    # Both idle now: unhinted requests fill the first runner, hinted ones stick.
+    plain = await completed(gateway, (await submit(gateway))["request_id"])
+    again = await completed(
+        gateway, (await submit(gateway, headers=hint))["request_id"]
+    )
+
+    assert first.json()["runner_id"] == again.json()["runner_id"]
+    assert plain.json()["runner_id"] != again.json()["runner_id"]

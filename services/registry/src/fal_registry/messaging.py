@@ -26,6 +26,7 @@ BUILD_SUBJECT = "fal.scheduler.build"
 DEPLOYED_SUBJECT = "fal.apps.deployed"
 DELETED_SUBJECT = "fal.apps.deleted"
 CONTROL_SUBJECT = "fal.scheduler.control"
+KEY_REVOKED_SUBJECT = "fal.keys.revoked"
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,10 @@ class Messaging:
         payload = {"owner": owner, "alias": alias, "environment_name": environment}
         await self._announce(DELETED_SUBJECT, payload)
 
+    async def publish_key_revoked(self, key_id: str) -> None:
+        """Tell gateways to drop their cached authentications of a key."""
+        await self._announce(KEY_REVOKED_SUBJECT, {"key_id": key_id})
+
     async def _announce(self, subject: str, payload: dict[str, Any]) -> None:
         # The change is already committed; a lost event only delays caches
         # that also expire on their own, so it must not fail the call.
@@ -124,7 +129,8 @@ class Messaging:
             await self._client.publish(subject, encode(payload))
             await self._client.flush(timeout=5)
         except (TimeoutError, nats.errors.Error):
-            logger.warning("Could not publish %s for %s", subject, payload["alias"])
+            subject_of = payload.get("alias") or payload.get("key_id")
+            logger.warning("Could not publish %s for %s", subject, subject_of)
 
     async def control(
         self, request: dict[str, Any], timeout: float = 5.0

@@ -500,6 +500,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServicer):
             raise InvalidArgument("key_id is empty: name the key to revoke.")
         await self._db(self._store.revoke_key, principal.owner, request.key_id)
         logger.info("Revoked key %s of %s", request.key_id, principal.owner)
+        await self._messaging.publish_key_revoked(request.key_id)
         return registry_pb2.RevokeKeyResponse()
 
     # Runners: the scheduler holds the live state; the registry asks it.

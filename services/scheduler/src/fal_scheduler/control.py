@@ -14,7 +14,9 @@ The registry asks on ``fal.scheduler.control`` (NATS request/reply, JSON):
   stopped at once when ``force``); the next request starts fresh runners.
 
 Only one scheduler answers a request: with several schedulers, ``list``
-shows the runners of whichever answered first. ``stop`` with
+shows the runners of whichever answered first. ``fal.keys.revoked``
+(``{"key_id"}``) drops the gateway's cached authentications of that key, so
+a revoked key stops working at once. ``stop`` with
 ``replace_first`` drains the runner; its replacement starts on demand.
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +44,7 @@ __all__ = ["CONTROL_SUBJECT", "ControlResponder", "secret_environment"]
 logger = logging.getLogger(__name__)
 
 CONTROL_SUBJECT = "fal.scheduler.control"
+KEY_REVOKED_SUBJECT = "fal.keys.revoked"
 
 
 def secret_environment(app: registry_pb2.ResolveApplicationResponse) -> dict[str, str]:
@@ -52,10 +56,15 @@ class ControlResponder:
     """Subscribes to ``fal.scheduler.control`` and answers from the pools."""
 
     def __init__(
-        self, pools: RunnerPools, backend: RunnerBackend, kill_grace: float = 0.0
+        self,
+        pools: RunnerPools,
+        backend: RunnerBackend,
+        forget_key: Callable[[str], None] | None = None,
+        kill_grace: float = 0.0,
     ) -> None:
         self.pools = pools
         self.backend = backend
+        self.forget_key = forget_key
         self.kill_grace = kill_grace
         self._client: NatsClient | None = None
         self._first_seen: dict[str, float] = {}
@@ -65,6 +74,7 @@ class ControlResponder:
             nats_url, name="fal-scheduler-control", max_reconnect_attempts=-1
         )
         await self._client.subscribe(CONTROL_SUBJECT, cb=self._handle)
+        await self._client.subscribe(KEY_REVOKED_SUBJECT, cb=self._key_revoked)
         await self._client.flush()
 
     async def close(self) -> None:
@@ -78,6 +88,14 @@ class ControlResponder:
         except (ValueError, KeyError, TypeError) as error:
             answer = {"ok": False, "error": "invalid", "message": str(error)}
         await message.respond(json.dumps(answer).encode())
+
+    async def _key_revoked(self, message: Msg) -> None:
+        try:
+            key_id = json.loads(message.data)["key_id"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if self.forget_key is not None:
+            self.forget_key(str(key_id))
 
     async def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         """The reply to one control request."""

@@ -10,6 +10,9 @@
 - ``PoolClosedError``: the revision's pool was drained (replaced or deleted).
 - ``AppNotFoundError``, ``InvalidKeyError``, ``RegistryUnavailableError``:
   answers of the registry, translated from gRPC status codes.
+- ``QueueError`` (HTTP 400): a queue operation refused; below it
+  ``RequestNotFoundError`` (404), ``QueueFullError`` (429) and
+  ``QueueUnavailableError`` (503, JetStream failed).
 """
 
 from __future__ import annotations

@@ -156,8 +156,12 @@ class RunnerPool:
         finally:
             await self.release(lease)
 
-    async def acquire(self) -> Lease:
-        """Wait for a free slot, starting a runner when there is room."""
+    async def acquire(self, prefer: str | None = None) -> Lease:
+        """Wait for a free slot, starting a runner when there is room.
+
+        ``prefer`` names a runner to use when it has a free slot (sticky
+        routing); any free runner serves otherwise.
+        """
         cold_start = False
         waiting_since = time.monotonic()
         async with self._changed:
@@ -165,7 +169,7 @@ class RunnerPool:
             try:
                 while True:
                     self._raise_if_unavailable()
-                    runner = self._free_runner()
+                    runner = self._free_runner(prefer)
                     if runner is not None:
                         runner.in_flight += 1
                         return Lease(runner, cold_start)
@@ -246,7 +250,7 @@ class RunnerPool:
         if self._last_error is not None and remaining > 0:
             raise SetupFailingError(self._last_error, remaining)
 
-    def _free_runner(self) -> Runner | None:
+    def _free_runner(self, prefer: str | None = None) -> Runner | None:
         candidates = [
             r
             for r in self._runners
@@ -254,6 +258,9 @@ class RunnerPool:
             and not r.handle.exited
             and r.in_flight < self.settings.max_multiplexing
         ]
+        for runner in candidates:
+            if runner.handle.runner_id == prefer:
+                return runner
         # Fill the busiest runner first so that spare runners go idle and
         # keep_alive can stop them.
         return max(candidates, key=lambda r: r.in_flight, default=None)

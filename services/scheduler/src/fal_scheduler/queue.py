@@ -77,6 +77,7 @@ COMPLETED = "COMPLETED"
 PRIORITIES = {"normal": 0, "low": 1}
 CANCEL_SUBJECT = "fal.queue.cancel"
 _MAX_LOG_BYTES = 256 * 1024
+_MAX_STICKY = 10000  # remembered runner hints, oldest forgotten first
 _RESULT_HEADERS = ("content-type", "x-fal-error-type", "x-fal-request-timeout-type")
 
 
@@ -203,6 +204,7 @@ class RequestQueue:
         self._nats: NatsClient | None = None
         self._apps: dict[tuple[str, str], _AppQueue] = {}
         self._held: dict[str, _Item] = {}
+        self._sticky: dict[tuple[tuple[str, str], str | None], str] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._client = httpx.AsyncClient(timeout=None)
@@ -244,9 +246,12 @@ class RequestQueue:
         running = [i.task for i in self._held.values() if i.task is not None]
         if running:
             await asyncio.wait(running, timeout=grace)
-        for task in running:
+        for task in [*running, *self._tasks]:
             task.cancel()
         await asyncio.gather(*running, *self._tasks, return_exceptions=True)
+        for item in self._held.values():  # let the next scheduler take them now
+            with contextlib.suppress(Exception):
+                await item.msg.nak()
         await self._client.aclose()
         if self._nats is not None:
             # close, not drain: a pull subscription would hold drain open.
@@ -444,8 +449,9 @@ class RequestQueue:
         # Step 2: a runner slot, the backlog counted as demand meanwhile.
         pool = self.pools.pool_for(app)
         await pool.set_backlog(len(queue.waiting) - 1, queue.oldest_since())
+        hint = queue.waiting[0].meta.get("runner_hint") if queue.waiting else None
         try:
-            lease = await pool.acquire()
+            lease = await pool.acquire(prefer=self._sticky.get((key, hint)))
         except PoolClosedError:
             self.registry.forget(*key)
             return
@@ -466,7 +472,18 @@ class RequestQueue:
         if item is None:
             await pool.release(lease)
             return
+        self._remember_hint(key, item, lease.runner)
         item.task = asyncio.create_task(self._run(item, app, pool, lease))
+
+    def _remember_hint(self, key: tuple[str, str], item: _Item, runner: Runner) -> None:
+        """Send later requests with the same X-Fal-Runner-Hint to this runner."""
+        hint = item.meta.get("runner_hint")
+        if not hint:
+            return
+        self._sticky.pop((key, hint), None)
+        self._sticky[(key, hint)] = runner.handle.runner_id
+        while len(self._sticky) > _MAX_STICKY:
+            del self._sticky[next(iter(self._sticky))]
 
     async def _fail_waiting(self, queue: _AppQueue, status: int, message: str) -> None:
         while (item := queue.pop()) is not None:
@@ -489,14 +506,15 @@ class RequestQueue:
         except asyncio.CancelledError:
             if not item.cancelled:
                 raise  # shutting down: the request stays queued
-            outcome = _cancelled(item.request_id)
-            outcome = _Outcome(
-                outcome.status_code, outcome.headers, outcome.body, replace_runner=True
-            )
+            outcome = _Outcome(replace_runner=True)
         finally:
             await pool.release(lease)
         if outcome.replace_runner and not runner.handle.exited:
             self._spawn(pool.discard(runner, "replaced after a failed request"))
+        if item.cancelled:
+            # The handler may ignore the interruption: its runner is replaced.
+            await self._complete(item, _cancelled(item.request_id), "cancelled")
+            return
         await self._settle(item, app, outcome)
 
     async def _mark_started(self, item: _Item, runner: Runner) -> bool:

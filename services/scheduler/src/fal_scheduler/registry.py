@@ -103,6 +103,12 @@ class RegistryClient:
         self._identities[key] = (time.monotonic() + self._auth_ttl, identity)
         return identity
 
+    def forget_key(self, key_id: str) -> None:
+        """Drop cached authentications of a revoked key."""
+        for key in list(self._identities):
+            if key[0] == key_id:
+                del self._identities[key]
+
     def forget(self, owner: str, alias: str | None = None) -> None:
         """Drop cached resolutions of one alias, or of every alias of owner."""
         for key in list(self._resolutions):

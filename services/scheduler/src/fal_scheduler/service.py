@@ -78,7 +78,9 @@ class Scheduler:
         self.events = EventResponder(
             self.builder, self.pools, self.registry.forget, self.metrics
         )
-        self.control = ControlResponder(self.pools, self.backend)
+        self.control = ControlResponder(
+            self.pools, self.backend, forget_key=self.registry.forget_key
+        )
         self.queue = RequestQueue(
             self.registry, self.pools, self.metrics, config.queue
         )
