@@ -94,18 +94,19 @@ def test_fal_client_style_urls_work_with_a_key(platform: RunningPlatform) -> Non
 def test_queue_size_flush_and_cancel_from_cli_and_sdk(
     platform: RunningPlatform,
 ) -> None:
-    app_file = platform.home / "sleeper.py"
-    app_file.write_text(SLOW_APP)
+    # An app of its own: a redeploy would give the queue a second runner.
+    app_file = platform.home / "flusher.py"
+    app_file.write_text(SLOW_APP.replace('"sleeper"', '"flusher"'))
     platform.fal("deploy", str(app_file), check=True)
-    busy = fal.apps.submit("local/sleeper", {"seconds": 3})
-    queued = [fal.apps.submit("local/sleeper", {"seconds": 0}) for _ in range(3)]
+    busy = fal.apps.submit("local/flusher", {"seconds": 3})
+    queued = [fal.apps.submit("local/flusher", {"seconds": 0}) for _ in range(3)]
     for event in busy.iter_events():
         if isinstance(event, fal.apps.InProgress):
             break
 
-    size = platform.fal("queue", "size", "sleeper", "--json")
+    size = platform.fal("queue", "size", "flusher", "--json")
     queued[0].cancel()
-    flushed = platform.fal("queue", "flush", "sleeper", "--json")
+    flushed = platform.fal("queue", "flush", "flusher", "--json")
 
     assert size.returncode == 0, size.stderr
     assert json.loads(size.stdout)["size"] == 4

@@ -174,3 +174,75 @@ def test_files_without_filestore_is_clear_error(
 
     assert code == 1
     assert "FAL_FILESTORE_URL" in capsys.readouterr().err
+
+
+def test_files_upload_into_directory_prints_real_destination(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], filestore: tuple[str, Path]
+) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text("A")
+
+    into_slash = run_cli("files", "upload", str(source), "/data/into/")
+    printed = capsys.readouterr().out
+    outside = run_cli("files", "upload", str(source), "/etc/x")
+
+    assert (into_slash, outside) == (0, 0)
+    assert "/data/into/a.txt" in printed
+    assert "/data/etc/x" in capsys.readouterr().out
+    stored = filestore[1] / "data" / "local" / "into" / "a.txt"
+    assert stored.read_text() == "A"
+
+
+def test_files_rm_directory_without_recursive_suggests_r(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text("A")
+    run_cli("files", "upload", str(source), "/data/rdir/a.txt")
+    capsys.readouterr()
+
+    code = run_cli("files", "rm", "/data/rdir")
+
+    assert code == 1
+    assert "pass -r" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--json", "files", "ls", "/data/js"),
+        ("files", "--json", "ls", "/data/js"),
+        ("files", "ls", "/data/js", "--json"),
+    ],
+)
+def test_files_ls_global_json_flag_prints_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: tuple[str, ...]
+) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text("A")
+    run_cli("files", "upload", str(source), "/data/js/a.txt")
+    capsys.readouterr()
+
+    assert run_cli(*argv) == 0
+
+    entries = json.loads(capsys.readouterr().out)["entries"]
+    assert [(e["name"], e["size"]) for e in entries] == [("/data/js/a.txt", 1)]
+    assert entries[0]["mtime"] > 0
+
+
+def test_files_upload_interrupted_prints_cancelled(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fal.files import FalFileSystem
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(FalFileSystem, "put_file", interrupted)
+    source = tmp_path / "a.txt"
+    source.write_text("A")
+
+    code = run_cli("files", "upload", str(source), "/data/x")
+
+    assert code == 130
+    assert "Upload cancelled" in capsys.readouterr().err

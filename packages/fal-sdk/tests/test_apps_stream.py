@@ -22,7 +22,7 @@ import fal
 import fal.apps
 from fal._private.http import _event_data
 from fal._private.serving import build_fastapi_app
-from fal.exceptions import AppClientError
+from fal.exceptions import AppClientError, AppStreamError
 from fal_platform.testing import free_port
 
 
@@ -103,7 +103,7 @@ def test_stream_raises_app_error_after_events_before_the_failure(
 
     assert received == ['{"n": 0}', '{"n": 1}']
     assert raised.value.message == "the generator gave up after two items"
-    assert raised.value.status_code == 500
+    assert raised.value.status_code == 200
 
 
 def test_async_generator_error_raises_with_its_detail(gateway: str) -> None:
@@ -169,3 +169,13 @@ def test_event_parsing_ignores_an_event_without_data() -> None:
     lines = ["event: error", "", "data: after", ""]
 
     assert list(_event_data(iter(lines))) == ["after"]
+
+
+def test_stream_error_event_raises_stream_error_with_type(gateway: str) -> None:
+    with pytest.raises(AppStreamError) as raised:
+        list(fal.apps.stream("local/streams", {}, path="/sync-fails"))
+
+    assert raised.value.status_code == 200
+    assert raised.value.error_type == "ValueError"
+    assert "HTTP 500" not in str(raised.value)
+    assert "ValueError" in str(raised.value)

@@ -7,13 +7,14 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from fal.files import FalFileSystem
 from fal.sync import sync_dir
-from fal.upload import STREAM_CHUNK, FileRange
+from fal.upload import STREAM_CHUNK, FileRange, FileStoreError, request_with_retries
 from fal_filestore import LocalDirectoryBackend, Settings, create_app
 
 
@@ -238,3 +239,85 @@ def test_file_range_holds_one_stream_chunk_at_a_time(tmp_path: Path) -> None:
 
     assert max(pieces) == STREAM_CHUNK
     assert sum(pieces) == STREAM_CHUNK * 3 + 5
+
+
+def test_put_file_into_directory_keeps_file_name(
+    fs: FalFileSystem, tmp_path: Path
+) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text("abc")
+    fs.put_file(str(source), "t/other.txt")
+
+    into_slash = fs.put_file(str(source), "/data/t/")
+    into_existing = fs.put_file(str(source), "/data/t")
+
+    assert (into_slash, into_existing) == ("/data/t/a.txt", "/data/t/a.txt")
+    assert sorted(fs.ls("t", detail=False)) == ["/data/t/a.txt", "/data/t/other.txt"]
+
+
+def test_put_file_returns_real_destination(fs: FalFileSystem, tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text("abc")
+    assert fs.put_file(str(source), "/etc/x") == "/data/etc/x"
+
+
+def test_put_file_interrupted_in_parts_cancels_upload(
+    store_root: Path, tmp_path: Path
+) -> None:
+    client = _InterruptingClient(create_app(LocalDirectoryBackend(store_root)))
+    fs = FalFileSystem(client=client)
+    source = tmp_path / "big.bin"
+    source.write_bytes(os.urandom(5000))
+
+    with pytest.raises(KeyboardInterrupt):
+        fs.put_file(str(source), "big.bin", chunk_size=1024)
+
+    assert ("DELETE", "/multipart/") in {(m, p[:11]) for m, p in client.sent}
+    assert list((store_root / ".fal-multipart").glob("*")) == []
+    assert list((store_root / "uploads").glob("*")) == []
+    assert not (store_root / "data" / "local" / "big.bin").exists()
+
+
+def test_request_with_conflict_is_not_retried(store_root: Path) -> None:
+    client = _InterruptingClient(create_app(LocalDirectoryBackend(store_root)))
+    client.interrupt_at = 0
+    client.put("/data/t/a.txt", content=b"a")
+
+    with pytest.raises(FileStoreError) as raised:
+        request_with_retries(client, "PUT", "/data/t", content=b"x")
+
+    assert raised.value.status_code == 409
+    assert [m for m, p in client.sent if p == "/data/t"] == ["PUT"]
+
+
+def test_ls_entries_carry_mtime(fs: FalFileSystem, tmp_path: Path) -> None:
+    source = tmp_path / "a.txt"
+    source.write_text("abc")
+    fs.put_file(str(source), "a.txt")
+
+    (entry,) = fs.ls("/data", detail=True)
+
+    assert isinstance(entry["mtime"], float)
+    assert entry["mtime"] > 0
+
+
+class _InterruptingClient(TestClient):
+    """A test client that records requests and raises KeyboardInterrupt at
+    the second multipart part it is asked to send (a user's Ctrl-C)."""
+
+    interrupt_at = 2
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.sent: list[tuple[str, str]] = []
+        self._parts = 0
+        self._lock = threading.Lock()
+
+    def request(self, method: str, url: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        with self._lock:
+            self.sent.append((method, str(url)))
+            if "/parts/" in str(url):
+                self._parts += 1
+                if self._parts == self.interrupt_at:
+                    raise KeyboardInterrupt
+        return super().request(method, url, **kwargs)

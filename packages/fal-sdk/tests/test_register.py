@@ -195,3 +195,23 @@ def test_requirement_steps_accepts_flat_and_nested_lists() -> None:
 def test_requirement_steps_mixed_list_raises_type_error() -> None:
     with pytest.raises(TypeError, match="list of package specifiers"):
         requirement_steps(["a", ["b"]])
+
+
+IMAGE_ENDPOINT_APP = """
+import fal
+
+
+class Toolkit(fal.App):
+    @fal.endpoint("/image")
+    def image(self) -> dict:
+        return {}
+"""
+
+
+def test_build_request_image_endpoint_raises_reserved_name_error(
+    write_app: Callable[..., Path],
+) -> None:
+    loaded = load_function_from(None, str(write_app(IMAGE_ENDPOINT_APP)))
+
+    with pytest.raises(ValueError, match="'image' is a reserved App attribute"):
+        build_register_request(loaded.function)

@@ -1,9 +1,10 @@
+import io
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from fal_filestore import LocalDirectoryBackend
+from fal_filestore import LocalDirectoryBackend, create_app
 
 
 def test_put_then_get_returns_same_bytes(client: TestClient) -> None:
@@ -53,3 +54,24 @@ def test_delete_removes_file(client: TestClient) -> None:
 
 def test_health_answers_ok(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok"}
+
+
+def test_write_onto_directory_leaves_no_temp_file(tmp_path: Path) -> None:
+    backend = LocalDirectoryBackend(tmp_path)
+    (tmp_path / "t").mkdir()
+
+    with pytest.raises(IsADirectoryError):
+        backend.write("t", io.BytesIO(b"x"))
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t"]
+
+
+def test_local_os_error_from_caller_is_409_naming_path(tmp_path: Path) -> None:
+    backend = LocalDirectoryBackend(tmp_path)
+    (tmp_path / "t").mkdir()
+    client = TestClient(create_app(backend))
+
+    response = client.put("/files/t", content=b"x")
+
+    assert response.status_code == 409
+    assert "Path 't'" in response.json()["detail"]

@@ -105,3 +105,18 @@ def _leftover_uploads(client: TestClient) -> int:
     records = [info for info in backend.walk("uploads")]
     in_progress = backend.expire_multipart(time.time() + 10)
     return len(records) + in_progress
+
+
+def test_start_with_invalid_mode_is_422(client: TestClient) -> None:
+    response = client.post(
+        "/multipart", json={"kind": "data", "path": "ok/x", "mode": "abc"}
+    )
+    assert response.status_code == 422
+    assert "'abc'" in response.json()["detail"]
+
+
+def test_start_data_upload_onto_directory_is_409(client: TestClient) -> None:
+    client.put("/data/t/a.txt", content=b"a")
+    response = client.post("/multipart", json={"kind": "data", "path": "t"})
+    assert response.status_code == 409
+    assert "'t' is a directory" in response.json()["detail"]

@@ -163,3 +163,99 @@ def test_kv_ttl_out_of_range_is_refused(client: TestClient) -> None:
 def test_malformed_key_header_is_401(client: TestClient) -> None:
     response = client.get("/kv/db/key", headers={"authorization": "Bearer x"})
     assert response.status_code == 401
+
+
+def test_put_data_onto_directory_is_409_leaving_no_temp_files(
+    client: TestClient,
+) -> None:
+    client.put("/data/t/a.txt", content=b"a")
+
+    response = client.put("/data/t", content=b"x")
+
+    assert response.status_code == 409
+    assert "'t' is a directory" in response.json()["detail"]
+    listing = client.get("/data-ls/t").json()["entries"]
+    assert [entry["path"] for entry in listing] == ["t/a.txt"]
+
+
+def test_put_data_below_file_is_409_naming_file(client: TestClient) -> None:
+    client.put("/data/t/b.txt", content=b"b")
+
+    response = client.put("/data/t/b.txt/c", content=b"x")
+
+    assert response.status_code == 409
+    assert "'t/b.txt' is a file" in response.json()["detail"]
+    assert client.get("/data/t/b.txt").content == b"b"
+
+
+def test_move_file_onto_directory_moves_into_it(client: TestClient) -> None:
+    client.put("/data/t/b.txt", content=b"b")
+    client.put("/data/t/dir2/c.txt", content=b"c")
+
+    moved = client.post(
+        "/data-move", json={"source": "t/b.txt", "destination": "t/dir2"}
+    )
+
+    assert moved.status_code == 200
+    assert moved.json()["destination"] == "t/dir2/b.txt"
+    assert client.get("/data/t/dir2/b.txt").content == b"b"
+    assert client.get("/data/t/b.txt").status_code == 404
+
+
+def test_move_directory_into_itself_is_400(client: TestClient) -> None:
+    client.put("/data/t/a.txt", content=b"a")
+
+    moved = client.post("/data-move", json={"source": "t", "destination": "t/inner"})
+
+    assert moved.status_code == 400
+    assert "into itself" in moved.json()["detail"]
+    assert client.get("/data/t/a.txt").content == b"a"
+
+
+def test_move_directory_onto_file_is_409(client: TestClient) -> None:
+    client.put("/data/d/a.txt", content=b"a")
+    client.put("/data/f.txt", content=b"f")
+
+    moved = client.post("/data-move", json={"source": "d", "destination": "f.txt"})
+
+    assert moved.status_code == 409
+    assert "'f.txt' is a file" in moved.json()["detail"]
+    assert client.get("/data/d/a.txt").content == b"a"
+
+
+def test_move_missing_source_is_404(client: TestClient) -> None:
+    moved = client.post("/data-move", json={"source": "nope", "destination": "x"})
+    assert moved.status_code == 404
+    assert "'nope'" in moved.json()["detail"]
+
+
+def test_get_public_html_is_served_as_sandboxed_attachment(
+    client: TestClient,
+) -> None:
+    url = client.post(
+        "/public-upload", params={"file_name": "page.html"}, content=b"<script>"
+    ).json()["url"]
+
+    response = client.get(url)
+
+    assert response.headers["content-disposition"] == "attachment"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["content-security-policy"] == "sandbox"
+
+
+def test_get_public_image_is_served_inline_with_nosniff(client: TestClient) -> None:
+    url = client.post(
+        "/public-upload", params={"file_name": "cat.png"}, content=b"png"
+    ).json()["url"]
+
+    response = client.get(url)
+
+    assert "content-disposition" not in response.headers
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_kv_key_with_slash_is_400_naming_it(client: TestClient) -> None:
+    response = client.put("/kv/db/a%2Fb", content=b"v")
+    assert response.status_code == 400
+    assert "'a/b'" in response.json()["detail"]
+    assert client.get("/kv/db/a%2Fb").status_code == 400

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from typing import Any
 
 import grpc
+import nats
 import pytest
 import sqlalchemy as sa
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from fal_platform.testing import NatsServer
 from fal_proto import registry_pb2
 from fal_registry import KeyScope
 from fal_registry.testing import FakeControl, FakeScheduler, RunningRegistry
@@ -496,6 +500,38 @@ async def test_keys_create_list_revoke(registry: RunningRegistry) -> None:
     assert created.key_id not in {key.key_id for key in listed.keys}
 
 
+async def test_revoke_key_and_secret_change_are_announced_on_nats(
+    registry: RunningRegistry, nats_server: NatsServer
+) -> None:
+    received: list[dict] = []
+
+    async def record(message: Any) -> None:
+        received.append(json.loads(message.data))
+
+    client = await nats.connect(nats_server.url)
+    await client.subscribe("fal.keys.revoked", cb=record)
+    await client.subscribe("fal.secrets.changed", cb=record)
+    await client.flush()
+    key_id = new_key(registry, KeyScope.API).partition(":")[0]
+
+    await registry.stub.RevokeKey(
+        registry_pb2.RevokeKeyRequest(key_id=key_id), metadata=registry.as_user()
+    )
+    await registry.stub.SetSecret(
+        registry_pb2.SetSecretRequest(name="TOKEN", value="hidden"),
+        metadata=registry.as_user(),
+    )
+
+    deadline = asyncio.get_running_loop().time() + 5
+    while len(received) < 2 and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+    await client.close()
+    assert received == [
+        {"key_id": key_id},
+        {"owner": "local", "environment_name": "main"},
+    ]
+
+
 async def test_create_key_without_scope_is_invalid_argument(
     registry: RunningRegistry,
 ) -> None:
@@ -651,6 +687,10 @@ async def test_list_runners_answers_from_scheduler(
         registry_pb2.ListApplicationsRequest(), metadata=registry.as_user()
     )
     assert apps.applications[0].active_runners == 2
+    aliases = await registry.stub.ListAliases(
+        registry_pb2.ListAliasesRequest(), metadata=registry.as_user()
+    )
+    assert aliases.aliases[0].active_runners == 2
 
 
 async def test_list_runners_passes_start_time(

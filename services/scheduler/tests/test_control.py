@@ -14,7 +14,7 @@ import httpx
 import nats
 import pytest
 from nats.aio.client import Client
-from scheduler_helpers import FakeRegistry, stand_in_app
+from scheduler_helpers import OWNER_KEY, FakeRegistry, stand_in_app
 
 from fal_platform.testing import NatsServer
 from fal_proto import registry_pb2
@@ -155,3 +155,60 @@ async def test_control_bad_request_is_refused(
     answer = await control(client, action="explode", owner="local")
 
     assert answer["ok"] is False and "'explode'" in answer["message"]
+
+
+async def test_key_revoked_event_drops_cached_authentication(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    fake_registry[0].apps[("local", "echo")] = stand_in_app(auth_mode="private")
+    headers = {"Authorization": f"Key {OWNER_KEY[0]}:{OWNER_KEY[1]}"}
+    assert (
+        await gateway.post("/local/echo", json={}, headers=headers)
+    ).status_code == 200
+
+    del fake_registry[0].keys[OWNER_KEY]
+    await client.publish(
+        "fal.keys.revoked", json.dumps({"key_id": OWNER_KEY[0]}).encode()
+    )
+    await client.flush()
+
+    async def refused() -> bool:
+        response = await gateway.post("/local/echo", json={}, headers=headers)
+        return response.status_code == 401
+
+    deadline = time.monotonic() + 10
+    while not await refused():
+        assert time.monotonic() < deadline, "the revoked key was still accepted"
+        await asyncio.sleep(0.05)
+
+
+def runner_environment(runner: Any) -> dict[str, str]:
+    environ = Path(f"/proc/{runner.handle.process.pid}/environ").read_bytes()
+    return dict(
+        item.split("=", 1) for item in environ.decode().split("\0") if "=" in item
+    )
+
+
+async def test_secrets_changed_then_rollout_gives_runners_new_values(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    fake_registry[0].apps[("local", "echo")] = app_with_secrets(TOKEN="old")
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+    [first] = runners_of(scheduler)
+    assert runner_environment(first)["TOKEN"] == "old"
+
+    fake_registry[0].apps[("local", "echo")] = app_with_secrets(TOKEN="new")
+    changed = {"owner": "local", "environment_name": "main"}
+    await client.publish("fal.secrets.changed", json.dumps(changed).encode())
+    await client.flush()
+    await control(client, action="rollout", owner="local", alias="echo", force=True)
+
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+    second = [r for r in runners_of(scheduler) if r is not first]
+    assert [runner_environment(r)["TOKEN"] for r in second] == ["new"]

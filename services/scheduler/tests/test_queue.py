@@ -812,3 +812,39 @@ async def test_runner_hint_routes_to_the_same_runner(
 
     assert first.json()["runner_id"] == again.json()["runner_id"]
     assert plain.json()["runner_id"] != again.json()["runner_id"]
+
+
+async def test_concurrency_buffer_keeps_warm_runners_above_demand(
+    scheduler: Scheduler, gateway: httpx.AsyncClient, apps: dict[Any, Any]
+) -> None:
+    apps[("local", "echo")] = stand_in_app(
+        concurrency_buffer=2, max_concurrency=5, keep_alive=1
+    )
+
+    busy = await submit(gateway, "/slow", {"seconds": 2.0})
+    during = await wait_until(lambda: len(runner_pids(scheduler)) == 3)
+    await completed(gateway, busy["request_id"])
+    after = await wait_until(lambda: len(runner_pids(scheduler)) == 2)
+    await asyncio.sleep(1.5)
+
+    assert during  # one busy runner plus a buffer of two
+    assert after  # keep_alive stops the extra one, the buffer stays
+    assert len(runner_pids(scheduler)) == 2
+    assert len(runner_logs(scheduler.config.home)) == 3
+
+
+async def test_scaling_delay_lets_requests_wait_for_a_busy_runner(
+    scheduler: Scheduler, gateway: httpx.AsyncClient, apps: dict[Any, Any]
+) -> None:
+    apps[("local", "echo")] = stand_in_app(scaling_delay=3, max_concurrency=3)
+    busy = await submit(gateway, "/slow", {"seconds": 1.0})
+    deadline = time.monotonic() + 20
+    while (await status(gateway, busy["request_id"]))["status"] != "IN_PROGRESS":
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.05)
+
+    waiting = await submit(gateway)
+    result = await completed(gateway, waiting["request_id"])
+
+    assert result.status_code == 200
+    assert len(runner_logs(scheduler.config.home)) == 1

@@ -290,3 +290,50 @@ async def test_fal_apps_stream_and_ws_reach_the_app(served: Gateway) -> None:
 
     assert events == ['{"token": "first"}', '{"token": "last"}']
     assert reply == "echo: sdk"
+
+
+async def test_relay_to_client_closed_by_server_stops_sending(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from starlette.websockets import WebSocket as StarletteWebSocket
+
+    from fal_scheduler.streaming import relay_websocket
+
+    # The runner: a real websocket server that sends frames until closed.
+    async def runner_handler(connection: Any) -> None:
+        for number in range(100):
+            await connection.send(f"frame {number}")
+        await connection.wait_closed()
+
+    # The client, at the ASGI boundary: its server has already closed it (a
+    # missed keepalive), so a send fails the way uvicorn fails it.
+    sent: list[str] = []
+    closed_by_server = asyncio.Event()
+    inbound = iter([{"type": "websocket.connect"}])
+
+    async def receive() -> dict[str, Any]:
+        message = next(inbound, None)
+        if message is not None:
+            return message
+        await closed_by_server.wait()
+        return {"type": "websocket.disconnect", "code": 1006}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message["type"])
+        if message["type"] != "websocket.accept":
+            closed_by_server.set()
+            raise RuntimeError(
+                f"Unexpected ASGI message '{message['type']}', after sending "
+                "'websocket.close'."
+            )
+
+    scope = {"type": "websocket", "path": "/", "headers": [], "query_string": b""}
+    client = StarletteWebSocket(scope, receive, send)
+    await client.accept()
+    async with websockets.serve(runner_handler, "127.0.0.1", 0) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with websockets.connect(f"ws://127.0.0.1:{port}") as runner:
+            await asyncio.wait_for(relay_websocket(client, runner), 30)
+
+    assert sent == ["websocket.accept", "websocket.send"]
+    assert not [r for r in caplog.records if r.name == "fal_scheduler.streaming"]

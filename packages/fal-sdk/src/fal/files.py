@@ -9,6 +9,7 @@ an existing file FileExistsError, a path the filestore refuses ValueError.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -104,21 +105,33 @@ class FalFileSystem(AbstractFileSystem):
 
     def put_file(
         self, lpath: str, rpath: str, mode: str = "overwrite", **kwargs: Any
-    ) -> None:
-        """Upload the local file ``lpath`` to ``rpath``; big files in parts."""
+    ) -> str | None:
+        """Upload the local file ``lpath`` to ``rpath``; big files in parts.
+
+        Like ``cp``, an ``rpath`` ending in '/' or naming a directory receives
+        the file under its own name. Return where it was stored
+        (``/data/...``). An interrupted upload in parts is cancelled, so that
+        none of its parts stay behind.
+        """
         source = Path(lpath)
         if source.is_dir():
-            return  # fsspec's put() calls this for directories too.
+            return None  # fsspec's put() calls this for directories too.
+        rpath = self._into_directory(rpath, source.name)
         relative = self._writable(rpath, mode)
         chunk_size = int(kwargs.get("chunk_size", DEFAULT_CHUNK_SIZE))
         if source.stat().st_size > chunk_size:
             upload = DataFileMultipartUpload(
                 self._client, relative, chunk_size=chunk_size
             )
-            self._translated(lambda: upload.upload_file(source), rpath)
-            return
+            try:
+                self._translated(lambda: upload.upload_file(source), rpath)
+            except BaseException:
+                _cancel_quietly(upload)
+                raise
+            return _shown(relative)
         url = _url("/data", relative)
         self._call("PUT", url, rpath, content=source.read_bytes())
+        return _shown(relative)
 
     def put_file_from_url(
         self, url: str, rpath: str, mode: str = "overwrite", **kwargs: Any
@@ -172,6 +185,13 @@ class FalFileSystem(AbstractFileSystem):
         return any(
             item["path"] == relative and item["type"] == "directory" for item in entries
         )
+
+    def _into_directory(self, rpath: str, name: str) -> str:
+        """``rpath``, or ``rpath/name`` when it ends in '/' or is a directory."""
+        relative = _relative(rpath)
+        if rpath.endswith("/") or not relative or self._is_dir(relative):
+            return _shown(f"{relative}/{name}" if relative else name)
+        return rpath
 
     def _writable(self, rpath: str, mode: str) -> str:
         relative = _relative(rpath)
@@ -249,8 +269,16 @@ def _entry(item: dict[str, Any]) -> dict[str, Any]:
         "name": _shown(item["path"]),
         "size": item.get("size", 0),
         "type": item["type"],
-        "mtime": item.get("modified"),
+        "mtime": item.get("mtime"),
     }
+
+
+def _cancel_quietly(upload: DataFileMultipartUpload) -> None:
+    """Cancel ``upload`` on the way out of a failure; the failure is what the
+    caller needs to see, so a failed cancel (the sweep removes it later) is not
+    raised over it."""
+    with contextlib.suppress(Exception):
+        upload.cancel()
 
 
 def _raise_for(response: httpx.Response, relative: str) -> None:

@@ -4,7 +4,7 @@ A multipart upload sends a file in ``chunk_size`` parts, ``max_concurrency``
 at a time. Each worker streams its part from the file in ``STREAM_CHUNK``
 pieces, so an upload holds at most ``max_concurrency`` such pieces in memory
 (10 MiB with the defaults), not whole parts, whatever the file's size. Parts
-that fail with 408, 409, 429 or 5xx are retried.
+that fail with 408, 429 or 5xx are retried; other 4xx answers are final.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ DEFAULT_CHUNK_SIZE = 10 * 1024 * 1024
 DEFAULT_MAX_CONCURRENCY = 10
 MULTIPART_THRESHOLD = 100 * 1024 * 1024
 STREAM_CHUNK = 1024 * 1024
-RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_ATTEMPTS = 5
 
 __all__ = [
@@ -211,8 +211,13 @@ class BaseMultipartUpload:
                 on_part_complete(number)
             return number
 
-        with ThreadPoolExecutor(max_workers=self._max_concurrency) as executor:
+        # On a failure or Ctrl-C, parts not yet started are dropped rather than
+        # sent; the parts in flight finish, so that a cancel removes them all.
+        executor = ThreadPoolExecutor(max_workers=self._max_concurrency)
+        try:
             list(executor.map(send, pending))
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
         return self.complete()
 
     def complete(self) -> str:

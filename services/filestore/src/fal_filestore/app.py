@@ -8,9 +8,12 @@ spool chunk of it in memory, whatever its size.
 
 from __future__ import annotations
 
+import errno
 import json
+import logging
 import math
 import mimetypes
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -34,10 +37,26 @@ from fal_filestore.service import (
 )
 from fal_filestore.urls import UnsafeURLError, check_fetchable_url
 
+logger = logging.getLogger(__name__)
+
 BYTES_WRITTEN = Counter("filestore_bytes_written", "Bytes stored by uploads.")
 BYTES_READ = Counter("filestore_bytes_read", "Bytes served by downloads.")
 SPOOL_MEMORY = 1024 * 1024
 LIFECYCLE_HEADER = "x-fal-object-lifecycle-preference"
+ACTIVE_TYPES = frozenset(
+    {
+        "text/html",
+        "application/xhtml+xml",
+        "image/svg+xml",
+        "text/xml",
+        "application/xml",
+        "text/xsl",
+        "text/javascript",
+        "application/javascript",
+        "application/x-javascript",
+        "application/ecmascript",
+    }
+)
 
 
 def _request_owner(request: Request) -> str:
@@ -122,7 +141,7 @@ def create_app(
 
     @app.put("/data/{path:path}")
     async def put_data(path: str, owner: Owner, request: Request) -> dict[str, object]:
-        name = data_path(owner, path)
+        name = await run_in_threadpool(store.writable_data, owner, path)
         size = await _store_body(request, lambda body: backend.write(name, body))
         return {"path": path, "size": size}
 
@@ -130,7 +149,7 @@ def create_app(
     async def put_data_from_url(
         path: str, owner: Owner, url: Annotated[str, Body(embed=True)]
     ) -> dict[str, object]:
-        name = data_path(owner, path)
+        name = await run_in_threadpool(store.writable_data, owner, path)
         allow = store.settings.allow_private_urls
         await run_in_threadpool(check_fetchable_url, url, allow_private=allow)
         size = await _fetch_into(url, lambda body: backend.write(name, body))
@@ -142,11 +161,10 @@ def create_app(
         source: Annotated[str, Body()],
         destination: Annotated[str, Body()],
     ) -> dict[str, object]:
-        origin, target = data_path(owner, source), data_path(owner, destination)
-        moved = await run_in_threadpool(_move_tree, backend, origin, target)
-        if not moved:
-            raise HTTPException(404, detail=f"File '{source}' not found.")
-        return {"source": source, "destination": destination, "moved": moved}
+        final, moved = await run_in_threadpool(
+            store.move_data, owner, source, destination
+        )
+        return {"source": source, "destination": final, "moved": moved}
 
     @app.delete("/data/{path:path}")
     async def delete_data(
@@ -221,7 +239,7 @@ def create_app(
                 str(target.get("kind", "")),
                 path=str(target.get("path", "")),
                 file_hash=str(target.get("hash", "")),
-                mode=int(target.get("mode", 0o644)),
+                mode=_file_mode(target.get("mode", 0o644)),
                 file_name=str(target.get("file_name", "")),
                 expires_at=expires_at,
             )
@@ -273,14 +291,14 @@ def create_app(
 
     # Key-value store.
 
-    @app.get("/kv/{database}/{key}")
+    @app.get("/kv/{database}/{key:path}")
     async def kv_get(database: str, key: str, owner: Owner) -> Response:
         value = await run_in_threadpool(store.kv_get, owner, database, key)
         if value is None:
             raise HTTPException(404, detail=f"Key {key!r} not found in {database!r}.")
         return Response(value, media_type="application/octet-stream")
 
-    @app.put("/kv/{database}/{key}")
+    @app.put("/kv/{database}/{key:path}")
     async def kv_set(
         database: str,
         key: str,
@@ -292,7 +310,7 @@ def create_app(
         await run_in_threadpool(store.kv_set, owner, database, key, value, ttl)
         return {"key": key}
 
-    @app.delete("/kv/{database}/{key}")
+    @app.delete("/kv/{database}/{key:path}")
     async def kv_delete(database: str, key: str, owner: Owner) -> dict[str, str]:
         if not await run_in_threadpool(store.kv_delete, owner, database, key):
             raise HTTPException(404, detail=f"Key {key!r} not found in {database!r}.")
@@ -318,6 +336,46 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(error)}, status_code=status)
 
     app.add_exception_handler(FilestoreError, filestore_error)
+    app.add_exception_handler(OSError, _os_error)
+
+
+# A local backend's OSErrors that come from what the caller asked for (a file
+# where a directory is, a name too long) are the caller's mistake, not ours.
+CALLER_ERRNOS = {
+    errno.EEXIST: 409,
+    errno.EISDIR: 409,
+    errno.ENOTDIR: 409,
+    errno.ENOTEMPTY: 409,
+    errno.EINVAL: 400,
+    errno.ENAMETOOLONG: 400,
+}
+
+
+async def _os_error(request: Request, error: Exception) -> JSONResponse:
+    code = getattr(error, "errno", None)
+    status = CALLER_ERRNOS.get(code) if isinstance(code, int) else None
+    if status is None:
+        logger.error("Filestore request failed", exc_info=error)
+        return JSONResponse(
+            {"detail": "The filestore could not complete the request."},
+            status_code=500,
+        )
+    reason = os.strerror(code) if isinstance(code, int) else str(error)
+    path = request.path_params.get("path")
+    subject = f"Path '{path}'" if path else "The request"
+    detail = f"{subject} conflicts with the files stored: {reason}."
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+def _file_mode(value: object) -> int:
+    """An app file's permission bits from a multipart start, or HTTP 422."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 0o7777:
+        return value
+    raise HTTPException(
+        422,
+        detail=f"mode {value!r} is not a file mode; send an integer from 0 to "
+        "4095, like 420 for 0o644.",
+    )
 
 
 def _clean(path: str) -> str:
@@ -378,7 +436,7 @@ async def _serve(backend: BlobBackend, name: str, request: Request) -> Response:
         shown = name.split("/", 2)[-1] if name.startswith("data/") else name
         raise HTTPException(404, detail=f"File '{shown}' not found.")
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    headers = {"accept-ranges": "bytes"}
+    headers = {"accept-ranges": "bytes", **_safety_headers(media_type)}
     byte_range = _parse_range(request.headers.get("range"), size)
     if byte_range is None:
         headers["content-length"] = str(size)
@@ -394,6 +452,19 @@ async def _serve(backend: BlobBackend, name: str, request: Request) -> Response:
         media_type=media_type,
         headers=headers,
     )
+
+
+def _safety_headers(media_type: str) -> dict[str, str]:
+    """Headers that stop a stored file acting as a page of the filestore's
+    origin (where /data and /kv answer): no sniffing, a sandbox, and active
+    types (HTML, SVG, XML, scripts) as downloads."""
+    headers = {
+        "x-content-type-options": "nosniff",
+        "content-security-policy": "sandbox",
+    }
+    if media_type in ACTIVE_TYPES or media_type.endswith("+xml"):
+        headers["content-disposition"] = "attachment"
+    return headers
 
 
 def _counted(chunks: Iterator[bytes]) -> Iterator[bytes]:
@@ -463,18 +534,8 @@ def _entry(info: Any, root: str) -> dict[str, object]:
         "path": relative,
         "size": info.size,
         "type": kind,
-        "modified": info.modified,
+        "mtime": info.modified,
     }
-
-
-def _move_tree(backend: BlobBackend, source: str, destination: str) -> int:
-    if backend.move(source, destination):
-        return 1
-    moved = 0
-    for info in list(backend.walk(source)):
-        backend.move(info.path, destination + info.path[len(source) :])
-        moved += 1
-    return moved
 
 
 def _delete_tree(backend: BlobBackend, name: str, recursive: bool) -> int:

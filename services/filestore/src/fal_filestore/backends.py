@@ -533,10 +533,13 @@ class _atomic_file:
         return self._out
 
     def __exit__(self, kind: object, error: BaseException | None, _: object) -> None:
-        self._out.close()
-        if error is None:
-            os.replace(self._temp, self.target)
-        else:
+        # The rename itself can fail (the target is a directory): the
+        # temporary file must go whichever step failed.
+        try:
+            self._out.close()
+            if error is None:
+                os.replace(self._temp, self.target)
+        finally:
             Path(self._temp).unlink(missing_ok=True)
 
 

@@ -59,6 +59,12 @@ class TooLargeError(FilestoreError):
     status_code = 413
 
 
+class PathConflictError(FilestoreError):
+    """A write or move that the files already there make impossible."""
+
+    status_code = 409
+
+
 @dataclass(frozen=True)
 class Settings:
     """Limits and lifetimes an operator may change."""
@@ -159,6 +165,53 @@ class Filestore:
             )
         self.backend.move(staging, target)
         return size
+
+    # /data
+
+    def writable_data(self, owner: str, path: str) -> str:
+        """The blob name of ``path`` in ``owner``'s /data, where a file may go.
+
+        Raises PathConflictError when ``path`` is a directory or lies below a
+        file: S3 would accept both, and a local directory neither.
+        """
+        name = data_path(owner, path)
+        parts = clean_path(path).split("/")
+        for depth in range(1, len(parts)):
+            ancestor = "/".join(parts[:depth])
+            if self.backend.size(data_path(owner, ancestor)) is not None:
+                raise PathConflictError(
+                    f"'{ancestor}' is a file, so nothing can be stored below it "
+                    f"at '{path}'; choose another path or delete the file first."
+                )
+        if self.backend.list_dir(name):
+            raise PathConflictError(
+                f"'{path}' is a directory; name a file inside it, like '{path}/<name>'."
+            )
+        return name
+
+    def move_data(self, owner: str, source: str, destination: str) -> tuple[str, int]:
+        """Move a file or directory like ``mv``: into ``destination`` when it
+        is a directory, otherwise onto it. Return the final destination and
+        the number of files moved."""
+        origin, target = data_path(owner, source), data_path(owner, destination)
+        if self.backend.list_dir(target):
+            destination = f"{clean_path(destination)}/{origin.rsplit('/', 1)[-1]}"
+            target = data_path(owner, destination)
+        if target == origin or target.startswith(origin + "/"):
+            raise FilestoreError(
+                f"'{source}' cannot be moved into itself ('{destination}'); "
+                "choose a destination outside it."
+            )
+        is_file = self.backend.size(origin) is not None
+        if not is_file and not self.backend.list_dir(origin):
+            raise NotFoundError(f"File '{source}' not found.")
+        self.writable_data(owner, destination)
+        if not is_file and self.backend.size(target) is not None:
+            raise PathConflictError(
+                f"'{destination}' is a file; the directory '{source}' cannot "
+                "replace it. Delete it first or choose another destination."
+            )
+        return destination, _move_tree(self.backend, origin, target)
 
     # Multipart uploads
 
@@ -292,7 +345,7 @@ class Filestore:
         expires_at: int,
     ) -> str:
         if kind == "data":
-            return data_path(owner, path)
+            return self.writable_data(owner, path)
         if kind == "public":
             return public_path(owner, file_name or "file", expires_at)
         if kind == "app":
@@ -367,6 +420,16 @@ class Filestore:
                     "'_.:-', start with a letter or digit, and be 1 to 255 long."
                 )
         return f"kv/{check_owner(owner)}/{database}/{key}"
+
+
+def _move_tree(backend: BlobBackend, source: str, destination: str) -> int:
+    if backend.move(source, destination):
+        return 1
+    moved = 0
+    for info in list(backend.walk(source)):
+        backend.move(info.path, destination + info.path[len(source) :])
+        moved += 1
+    return moved
 
 
 class _DigestReader:

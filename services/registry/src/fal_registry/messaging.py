@@ -27,6 +27,7 @@ DEPLOYED_SUBJECT = "fal.apps.deployed"
 DELETED_SUBJECT = "fal.apps.deleted"
 CONTROL_SUBJECT = "fal.scheduler.control"
 KEY_REVOKED_SUBJECT = "fal.keys.revoked"
+SECRETS_CHANGED_SUBJECT = "fal.secrets.changed"
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,11 @@ class Messaging:
         payload = {"owner": owner, "alias": alias, "environment_name": environment}
         await self._announce(DELETED_SUBJECT, payload)
 
+    async def publish_secrets_changed(self, owner: str, environment: str) -> None:
+        """Tell schedulers to resolve the owner's apps again (names only)."""
+        payload = {"owner": owner, "environment_name": environment}
+        await self._announce(SECRETS_CHANGED_SUBJECT, payload)
+
     async def publish_key_revoked(self, key_id: str) -> None:
         """Tell gateways to drop their cached authentications of a key."""
         await self._announce(KEY_REVOKED_SUBJECT, {"key_id": key_id})
@@ -129,7 +135,9 @@ class Messaging:
             await self._client.publish(subject, encode(payload))
             await self._client.flush(timeout=5)
         except (TimeoutError, nats.errors.Error):
-            subject_of = payload.get("alias") or payload.get("key_id")
+            subject_of = (
+                payload.get("alias") or payload.get("key_id") or payload.get("owner")
+            )
             logger.warning("Could not publish %s for %s", subject, subject_of)
 
     async def control(

@@ -200,9 +200,11 @@ class RegistryServicer(registry_pb2_grpc.RegistryServicer):
         deployments = await self._db(
             self._store.list_deployments, principal.owner, environment
         )
-        return registry_pb2.ListAliasesResponse(
-            aliases=[_alias_info(item) for item in deployments]
-        )
+        counts = await self._runner_counts(principal.owner) if deployments else {}
+        aliases = [_alias_info(item) for item in deployments]
+        for alias in aliases:
+            alias.active_runners = counts.get(alias.alias, 0)
+        return registry_pb2.ListAliasesResponse(aliases=aliases)
 
     @_reports_errors
     async def DeleteApplication(
@@ -428,6 +430,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServicer):
             self._store.set_secret, principal.owner, environment, name, sealed
         )
         logger.info("Set secret %s in %s/%s", name, principal.owner, environment)
+        await self._messaging.publish_secrets_changed(principal.owner, environment)
         return registry_pb2.SetSecretResponse()
 
     @_reports_errors
@@ -458,6 +461,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServicer):
         await self._db(self._store.require_environment, principal.owner, environment)
         await self._db(self._store.delete_secret, principal.owner, environment, name)
         logger.info("Deleted secret %s in %s/%s", name, principal.owner, environment)
+        await self._messaging.publish_secrets_changed(principal.owner, environment)
         return registry_pb2.DeleteSecretResponse()
 
     # Keys

@@ -16,7 +16,10 @@ The registry asks on ``fal.scheduler.control`` (NATS request/reply, JSON):
 Only one scheduler answers a request: with several schedulers, ``list``
 shows the runners of whichever answered first. ``fal.keys.revoked``
 (``{"key_id"}``) drops the gateway's cached authentications of that key, so
-a revoked key stops working at once. ``stop`` with
+a revoked key stops working at once; ``fal.secrets.changed``
+(``{"owner", "environment_name"}``) drops cached resolutions of the owner's
+apps. A revision's pool keeps the secrets it was resolved with: changed
+secrets reach an app's runners at its next deploy or rollout. ``stop`` with
 ``replace_first`` drains the runner; its replacement starts on demand.
 """
 
@@ -45,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 CONTROL_SUBJECT = "fal.scheduler.control"
 KEY_REVOKED_SUBJECT = "fal.keys.revoked"
+SECRETS_CHANGED_SUBJECT = "fal.secrets.changed"
 
 
 def secret_environment(app: registry_pb2.ResolveApplicationResponse) -> dict[str, str]:
@@ -60,8 +64,10 @@ class ControlResponder:
         pools: RunnerPools,
         backend: RunnerBackend,
         forget_key: Callable[[str], None] | None = None,
+        forget_owner: Callable[[str], None] | None = None,
         kill_grace: float = 0.0,
     ) -> None:
+        self.forget_owner = forget_owner
         self.pools = pools
         self.backend = backend
         self.forget_key = forget_key
@@ -75,6 +81,7 @@ class ControlResponder:
         )
         await self._client.subscribe(CONTROL_SUBJECT, cb=self._handle)
         await self._client.subscribe(KEY_REVOKED_SUBJECT, cb=self._key_revoked)
+        await self._client.subscribe(SECRETS_CHANGED_SUBJECT, cb=self._secrets_changed)
         await self._client.flush()
 
     async def close(self) -> None:
@@ -96,6 +103,16 @@ class ControlResponder:
             return
         if self.forget_key is not None:
             self.forget_key(str(key_id))
+
+    async def _secrets_changed(self, message: Msg) -> None:
+        # The next deploy or rollout resolves again and gets the new secrets;
+        # pools already running keep the ones they were created with.
+        try:
+            owner = json.loads(message.data)["owner"]
+        except (ValueError, KeyError, TypeError):
+            return
+        if self.forget_owner is not None:
+            self.forget_owner(str(owner))
 
     async def answer(self, request: dict[str, Any]) -> dict[str, Any]:
         """The reply to one control request."""

@@ -79,7 +79,10 @@ class Scheduler:
             self.builder, self.pools, self.registry.forget, self.metrics
         )
         self.control = ControlResponder(
-            self.pools, self.backend, forget_key=self.registry.forget_key
+            self.pools,
+            self.backend,
+            forget_key=self.registry.forget_key,
+            forget_owner=self.registry.forget,
         )
         self.queue = RequestQueue(
             self.registry, self.pools, self.metrics, config.queue

@@ -93,11 +93,11 @@ async def relay_websocket(client: WebSocket, runner: ClientConnection) -> None:
         ):
             logger.warning("Websocket relay failed: %r", error)
 
-    # Whoever ended first, make sure both ends are closed.
+    # Whoever ended first, make sure both ends are closed, each once.
     code, reason = _close_of(runner)
     with contextlib.suppress(Exception):
         await runner.close()
-    if client.application_state != WebSocketState.DISCONNECTED:
+    if _client_open(client):
         with contextlib.suppress(Exception):
             await client.close(code, reason)
 
@@ -116,10 +116,28 @@ async def _client_to_runner(client: WebSocket, runner: ClientConnection) -> None
 
 async def _runner_to_client(runner: ClientConnection, client: WebSocket) -> None:
     async for data in runner:
-        if isinstance(data, bytes):
-            await client.send_bytes(data)
-        else:
-            await client.send_text(data)
+        if not _client_open(client):
+            return
+        try:
+            if isinstance(data, bytes):
+                await client.send_bytes(data)
+            else:
+                await client.send_text(data)
+        except RuntimeError as error:
+            # The server closed the client's side meanwhile (a stalled client
+            # missed its keepalive pongs); that ends the relay, it is no bug.
+            if "close" not in str(error):
+                raise
+            client.application_state = WebSocketState.DISCONNECTED
+            return
+
+
+def _client_open(client: WebSocket) -> bool:
+    """Whether frames may still be sent to the client: no close either way."""
+    return (
+        client.client_state == WebSocketState.CONNECTED
+        and client.application_state == WebSocketState.CONNECTED
+    )
 
 
 def _close_of(runner: ClientConnection) -> tuple[int, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rich.table import Table
+from rich.table import Column, Table
 
 from fal.cli._client import connect
 from fal.cli._console import CliError, output, print_json
@@ -99,7 +99,10 @@ def _list_revisions(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"revisions": to_json(revisions)})
         return 0
-    table = Table("revision", "created", "aliases", "strategy", "endpoints")
+    table = Table(
+        Column("revision", no_wrap=True), "created", "aliases", "strategy",
+        "endpoints",
+    )  # fmt: skip
     for revision in revisions:
         table.add_row(
             revision.revision,

@@ -11,15 +11,17 @@ from typing import Any
 from rich.table import Table
 
 from fal.cli._console import CliError, console, output, print_json
+from fal.cli._options import add_output_options
 
 
 def add_parser(commands: argparse._SubParsersAction[Any]) -> None:
     parser = commands.add_parser("files", help="manage files in /data")
+    add_output_options(parser, env=False)
     sub = parser.add_subparsers(dest="files_command", metavar="COMMAND", required=True)
 
     listing = sub.add_parser("ls", help="list a directory of /data")
     listing.add_argument("path", nargs="?", default="/data")
-    listing.add_argument("--json", action="store_true", help="print JSON")
+    add_output_options(listing, env=False)
     listing.set_defaults(handler=_ls)
 
     upload = sub.add_parser("upload", help="upload a local file or directory")
@@ -66,12 +68,17 @@ def _upload(args: argparse.Namespace) -> int:
     source = Path(args.local_path)
     if not source.exists():
         raise CliError(f"{source} does not exist; name a local file or directory.")
-    with _filesystem() as fs, console.status(f"Uploading {source}"):
-        if source.is_dir():
-            fs.put(str(source), args.remote_path, recursive=True)
-        else:
-            fs.put_file(str(source), args.remote_path)
-    output.print(f"Uploaded {source} to {args.remote_path}.", markup=False)
+    try:
+        with _filesystem() as fs, console.status(f"Uploading {source}"):
+            destination = _shown(args.remote_path)
+            if source.is_dir():
+                fs.put(str(source), args.remote_path, recursive=True)
+            else:
+                destination = fs.put_file(str(source), args.remote_path)
+    except KeyboardInterrupt:
+        console.print("Upload cancelled.", markup=False)
+        raise
+    output.print(f"Uploaded {source} to {destination}.", markup=False)
     return 0
 
 
@@ -101,9 +108,25 @@ def _mv(args: argparse.Namespace) -> int:
 
 def _rm(args: argparse.Namespace) -> int:
     with _filesystem() as fs:
-        fs.rm(args.path, recursive=args.recursive)
+        try:
+            fs.rm(args.path, recursive=args.recursive)
+        except ValueError as error:
+            if args.recursive or not fs.isdir(args.path):
+                raise
+            raise CliError(
+                f"{_shown(args.path)} is a directory; pass -r (--recursive) to "
+                "delete it with everything below it."
+            ) from error
     output.print(f"Deleted {args.path}.", markup=False)
     return 0
+
+
+def _shown(remote_path: str) -> str:
+    """``remote_path`` as the /data path it names (``x`` is ``/data/x``)."""
+    from fal.files import ROOT, _relative
+
+    relative = _relative(remote_path)
+    return f"{ROOT}/{relative}" if relative else ROOT
 
 
 @contextmanager

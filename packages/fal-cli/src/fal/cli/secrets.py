@@ -59,7 +59,10 @@ def _set(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"set": names})
     else:
-        output.print(f"Set {', '.join(names)}.")
+        output.print(
+            f"Set {', '.join(names)}. Running apps see them after their next "
+            "deploy or 'fal apps rollout'."
+        )
     return 0
 
 

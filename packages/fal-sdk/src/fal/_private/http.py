@@ -13,7 +13,12 @@ from websockets.sync.client import ClientConnection, connect
 
 from fal._private.credentials import Credentials, get_credentials
 from fal._private.settings import get_run_url
-from fal.exceptions import AppClientError, MissingCredentialsError, UnavailableError
+from fal.exceptions import (
+    AppClientError,
+    AppStreamError,
+    MissingCredentialsError,
+    UnavailableError,
+)
 
 DEFAULT_TIMEOUT_SECONDS = 300.0
 
@@ -55,7 +60,7 @@ def stream(
     """Call a streaming endpoint of ``app_id`` and yield each event's data.
 
     ``path`` is the endpoint's path; without one the app's ``/stream`` URL
-    is used. An ``error`` event from the app raises AppClientError.
+    is used. An ``error`` event from the app raises AppStreamError.
     """
     url = app_url(app_id, path or "/stream")
     headers = {**_auth_headers(credentials), "accept": "text/event-stream"}
@@ -99,10 +104,16 @@ def _raise_for_error_event(event: str, data: list[str]) -> None:
         return
     text = "\n".join(data)
     try:
-        detail = json.loads(text).get("detail", text)
+        body = json.loads(text)
+        detail, error_type = body.get("detail", text), body.get("error_type")
     except (ValueError, AttributeError):
-        detail = text
-    raise AppClientError(message=str(detail), status_code=500, headers={})
+        detail, error_type = text, None
+    raise AppStreamError(
+        message=str(detail),
+        status_code=200,
+        headers={},
+        error_type=None if error_type is None else str(error_type),
+    )
 
 
 class WebSocketConnection:

@@ -145,6 +145,13 @@ def container_image_json(app_class: type[App]) -> str:
     if image is None:
         return ""
     to_dict = getattr(image, "to_dict", None)
+    if to_dict is None and callable(image):
+        raise ValueError(
+            f"{app_class.__name__}.image is a method, but 'image' is a reserved "
+            "App attribute: it holds the app's container image (a "
+            "fal.ContainerImage). Rename the method, e.g. to 'make_image'; "
+            '@fal.endpoint("/image") keeps its URL.'
+        )
     if to_dict is None:
         raise ValueError(
             f"{app_class.__name__}.image is {image!r}; use a fal.ContainerImage."

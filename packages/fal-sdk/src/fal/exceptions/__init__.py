@@ -9,6 +9,7 @@ Every error derives from one root::
     ├── CredentialsError        a malformed key
     │   └── MissingCredentialsError
     ├── AppClientError          an app answered an HTTP call with an error
+    │   └── AppStreamError      a stream that had started ended with an error
     └── RemoteError             the control plane refused a call (gRPC)
         ├── NotFoundError
         ├── UnauthenticatedError
@@ -26,6 +27,7 @@ __all__ = [
     "AlreadyExistsError",
     "AppClientError",
     "AppLoadError",
+    "AppStreamError",
     "ConfigError",
     "CredentialsError",
     "FalServerlessException",
@@ -117,3 +119,18 @@ class AppClientError(FalServerlessException):
 
     def __str__(self) -> str:
         return f"{self.message} (HTTP {self.status_code})"
+
+
+@dataclass
+class AppStreamError(AppClientError):
+    """A stream that began with HTTP 200 ended with an ``error`` event.
+
+    ``status_code`` stays the response's 200; ``error_type`` is the name of
+    the exception the app raised, when the app sent one.
+    """
+
+    error_type: str | None = None
+
+    def __str__(self) -> str:
+        kind = self.error_type or "error"
+        return f"{self.message} ({kind} in the stream, after HTTP {self.status_code})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import httpx
@@ -12,6 +13,10 @@ from fal.upload import FileStoreError, filestore_client
 DEFAULT_TTL = 30 * 24 * 3600
 MIN_TTL = 60
 MAX_TTL = DEFAULT_TTL
+# The filestore keeps each key as a blob named after it, hence the rule.
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,254}$")
+# Answers of 404 that mean "no such key" rather than a failure.
+ABSENT_OK = frozenset({"GET", "DELETE"})
 
 
 class KVStore:
@@ -40,12 +45,16 @@ class KVStore:
         self._send("DELETE", key)
 
     def _send(self, method: str, key: str, **kwargs: object) -> httpx.Response:
+        _check_name(self.db_name, "Database")
+        _check_name(key, "Key")
         path = f"/kv/{quote(self.db_name, safe='')}/{quote(key, safe='')}"
         try:
             response = self._http().request(method, path, **kwargs)  # type: ignore[arg-type]
         except (httpx.HTTPError, FileStoreError) as error:
             raise KVStoreException(f"The KV store is unreachable: {error}") from error
-        if response.status_code == 404 or response.is_success:
+        if response.is_success:
+            return response
+        if response.status_code == 404 and method in ABSENT_OK:
             return response
         raise KVStoreException(
             f"KV {method} of key {key!r} in {self.db_name!r} failed with "
@@ -56,6 +65,14 @@ class KVStore:
         if self._client is None:
             self._client = filestore_client(self._filestore_url, timeout=30)
         return self._client
+
+
+def _check_name(name: str, what: str) -> None:
+    if not NAME_PATTERN.match(name):
+        raise KVStoreException(
+            f"{what} name {name!r} is not allowed: use 1 to 255 letters, digits "
+            "and '_.:-' (no '/'), starting with a letter or digit."
+        )
 
 
 def _detail(response: httpx.Response) -> str:
