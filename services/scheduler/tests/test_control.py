@@ -14,7 +14,7 @@ import httpx
 import nats
 import pytest
 from nats.aio.client import Client
-from scheduler_helpers import OWNER_KEY, FakeRegistry, stand_in_app
+from scheduler_helpers import OWNER_KEY, FakeRegistry, ThisInterpreter, stand_in_app
 
 from fal_platform.testing import NatsServer
 from fal_proto import registry_pb2
@@ -212,3 +212,109 @@ async def test_secrets_changed_then_rollout_gives_runners_new_values(
     assert (await gateway.post("/local/echo", json={})).status_code == 200
     second = [r for r in runners_of(scheduler) if r is not first]
     assert [runner_environment(r)["TOKEN"] for r in second] == ["new"]
+
+
+class GatedEnvironments(ThisInterpreter):
+    """Holds every environment build until ``gate`` is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def ensure(self, *args: Any, **kwargs: Any) -> Any:
+        await self.gate.wait()
+        return await super().ensure(*args, **kwargs)
+
+
+async def listed(client: Client) -> list[dict[str, Any]]:
+    answer = await control(client, action="list", owner="local")
+    assert answer["ok"] is True
+    return list(answer["runners"])
+
+
+async def test_control_list_shows_pending_then_setup_with_machine_type(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    environments = GatedEnvironments()
+    scheduler.pools.environments = environments
+    fake_registry[0].apps[("local", "echo")] = stand_in_app(
+        keep_alive=60, setup_seconds=1.5, machine_types=["GPU-H100"]
+    )
+    request = asyncio.create_task(gateway.post("/local/echo", json={}))
+
+    deadline = time.monotonic() + 30
+    pending: list[dict[str, Any]] = []
+    while not pending:
+        assert time.monotonic() < deadline, "no PENDING runner was listed"
+        pending = await listed(client)
+    environments.gate.set()
+    setup: list[dict[str, Any]] = []
+    while not setup:
+        assert time.monotonic() < deadline, "no SETUP runner was listed"
+        setup = [r for r in await listed(client) if r["state"] == "SETUP"]
+    assert (await request).status_code == 200
+    [ready] = await listed(client)
+
+    assert [(r["state"], r["machine_type"]) for r in pending] == [
+        ("PENDING", "GPU-H100")
+    ]
+    assert pending[0]["runner_id"].startswith("pending-")
+    assert setup[0]["machine_type"] == "GPU-H100"
+    assert setup[0]["expiration_countdown"] is None
+    assert ready["runner_id"] == setup[0]["runner_id"]
+    assert ready["state"] == "IDLE"
+    # The process spent setup_seconds in setup() before it was ready.
+    assert ready["uptime_seconds"] >= 1.5
+
+
+async def test_control_stop_replace_first_drains_only_after_replacement_ready(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    fake_registry[0].apps[("local", "echo")] = stand_in_app(
+        keep_alive=60, setup_seconds=1.0
+    )
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+    old = runners_of(scheduler)[0].handle
+
+    answer = await control(
+        client,
+        action="stop",
+        owner="local",
+        runner_id=old.runner_id,
+        replace_first=True,
+    )
+    snapshots = []
+    deadline = time.monotonic() + 30
+    while True:
+        assert time.monotonic() < deadline, f"not replaced: {snapshots[-1:]}"
+        runners = await listed(client)
+        snapshots.append(runners)
+        if [r["runner_id"] for r in runners if r["state"] == "IDLE"] not in (
+            [old.runner_id],
+            [],
+        ) and all(r["runner_id"] != old.runner_id for r in runners):
+            break
+        await asyncio.sleep(0.02)
+
+    assert answer == {"ok": True}
+    seen = {
+        (r["runner_id"] == old.runner_id, r["state"], r["replacement"])
+        for runners in snapshots
+        for r in runners
+    }
+    assert (True, "IDLE", "WILL_REPLACE") in seen
+    assert (False, "SETUP", "NO_REPLACE") in seen
+    # Never a moment without a ready runner: the old one served until the
+    # replacement was ready.
+    for runners in snapshots:
+        assert any(r["state"] in ("IDLE", "RUNNING", "DRAINING") for r in runners)
+    assert old.exited
+    [new] = runners_of(scheduler)
+    assert new.handle.runner_id != old.runner_id
+    assert (await gateway.post("/local/echo", json={})).status_code == 200

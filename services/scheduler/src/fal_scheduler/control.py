@@ -19,12 +19,21 @@ shows the runners of whichever answered first. ``fal.keys.revoked``
 a revoked key stops working at once; ``fal.secrets.changed``
 (``{"owner", "environment_name"}``) drops cached resolutions of the owner's
 apps. A revision's pool keeps the secrets it was resolved with: changed
-secrets reach an app's runners at its next deploy or rollout. ``stop`` with
-``replace_first`` drains the runner; its replacement starts on demand.
+secrets reach an app's runners at its next deploy or rollout.
+
+``list`` includes runners still starting: ``PENDING`` while the environment
+is prepared (no process yet; the id is a placeholder ``pending-...`` that
+cannot be stopped), ``SETUP`` while the process runs ``setup()``. ``uptime``
+counts from the process's start. ``stop`` with ``replace_first`` answers at
+once; the runner keeps serving (``replacement: WILL_REPLACE``) while a
+replacement starts in the same pool, and is drained (``DID_REPLACE``) once
+the replacement is ready. When the replacement fails to start, the runner
+is left serving and the failure is logged.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -74,6 +83,9 @@ class ControlResponder:
         self.kill_grace = kill_grace
         self._client: NatsClient | None = None
         self._first_seen: dict[str, float] = {}
+        # runner_id -> WILL_REPLACE / DID_REPLACE around a replace_first stop.
+        self._replacement: dict[str, str] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def start(self, nats_url: str) -> None:
         self._client = await nats.connect(
@@ -85,6 +97,9 @@ class ControlResponder:
         await self._client.flush()
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._client is not None and not self._client.is_closed:
             await self._client.drain()
 
@@ -124,27 +139,67 @@ class ControlResponder:
             alias = str(request["alias"])
             return {"ok": True, "runners": self._rollout(owner, alias)}
         if action in ("stop", "kill"):
-            return await self._stop(owner, str(request["runner_id"]), action)
+            replace_first = action == "stop" and bool(request.get("replace_first"))
+            return await self._stop(
+                owner, str(request["runner_id"]), action, replace_first
+            )
         raise ValueError(f"unknown control action {action!r}")
 
     def list_runners(self, owner: str, request: dict[str, Any]) -> list[dict]:
         alias = request.get("alias")
         since = _parse_since(request.get("since"))
         now = time.time()
+        starting = self._starting_by_revision()
         listed = []
-        for (pool_owner, pool_alias, revision), pool in self.pools.pools().items():
+        for key, pool in self.pools.pools().items():
+            pool_owner, pool_alias, revision = key
             if pool_owner != owner or (alias and pool_alias != alias):
                 continue
-            for runner in pool.runners:
-                started = self._started_at(runner, now)
+            entries = [
+                (runner.handle, runner.state.value, runner) for runner in pool.runners
+            ]
+            ready = {runner.handle.runner_id for runner in pool.runners}
+            setup = [h for h in starting.get(key, []) if h.runner_id not in ready]
+            entries += [(handle, "SETUP", None) for handle in setup]
+            for index in range(max(pool.starting - len(setup), 0)):
+                entries.append(
+                    (_Pending(f"pending-{revision}-{index}"), "PENDING", None)
+                )
+            for handle, state, runner in entries:
+                started = self._started_at(handle, now)
                 if since is not None and started < since:
                     continue
                 listed.append(
-                    _describe(
-                        runner, pool, pool_owner, pool_alias, revision, now - started
-                    )
+                    {
+                        "runner_id": handle.runner_id,
+                        "owner": pool_owner,
+                        "alias": pool_alias,
+                        "revision": revision,
+                        "state": state,
+                        "in_flight_requests": runner.in_flight if runner else 0,
+                        "uptime_seconds": round(max(now - started, 0.0), 3),
+                        "expiration_countdown": _countdown(runner, pool),
+                        "machine_type": getattr(pool.settings, "machine_type", ""),
+                        "replacement": self._replacement.get(
+                            handle.runner_id, "NO_REPLACE"
+                        ),
+                    }
                 )
         return listed
+
+    def _starting_by_revision(self) -> dict[tuple[str, str, str], list[Any]]:
+        """Runner processes the backend has started, by ``(owner, alias, rev)``."""
+        listing = getattr(self.backend, "runners", None)
+        found: dict[tuple[str, str, str], list[Any]] = {}
+        if listing is None:
+            return found
+        for handle in listing():
+            spec = getattr(handle, "spec", None)
+            if spec is None or handle.exited:
+                continue
+            key = (spec.owner, spec.alias, spec.revision)
+            found.setdefault(key, []).append(handle)
+        return found
 
     def _rollout(self, owner: str, alias: str) -> int:
         pools = [
@@ -157,21 +212,21 @@ class ControlResponder:
         logger.info("Rolling out %s/%s: retiring %d runners", owner, alias, count)
         return count
 
-    async def _stop(self, owner: str, runner_id: str, action: str) -> dict[str, Any]:
+    async def _stop(
+        self, owner: str, runner_id: str, action: str, replace_first: bool = False
+    ) -> dict[str, Any]:
         for (pool_owner, _, _), pool in self.pools.pools().items():
             if pool_owner != owner:
                 continue
             for runner in pool.runners:
                 if runner.handle.runner_id != runner_id:
                     continue
-                runner.draining = True
-                grace = (
-                    self.kill_grace
-                    if action == "kill"
-                    else pool.settings.termination_grace
-                )
-                logger.info("%s runner %s on request", action.title(), runner_id)
-                await self.backend.stop(runner.handle, grace)
+                if replace_first and not runner.draining:
+                    if runner_id not in self._replacement:
+                        self._replacement[runner_id] = "WILL_REPLACE"
+                        self._spawn(self._replace(pool, runner))
+                    return {"ok": True}
+                await self._drain(pool, runner, action)
                 return {"ok": True}
         return {
             "ok": False,
@@ -179,12 +234,51 @@ class ControlResponder:
             "message": f"No runner {runner_id!r} is running for {owner}.",
         }
 
-    def _started_at(self, runner: Any, now: float) -> float:
-        started = getattr(runner, "started_at", None)
+    async def _drain(self, pool: Any, runner: Any, action: str) -> None:
+        runner.draining = True
+        grace = self.kill_grace if action == "kill" else pool.settings.termination_grace
+        logger.info("%s runner %s on request", action.title(), runner.handle.runner_id)
+        await self.backend.stop(runner.handle, grace)
+
+    async def _replace(self, pool: Any, runner: Any) -> None:
+        """Start a replacement, then drain ``runner``; on failure keep it."""
+        runner_id = runner.handle.runner_id
+        try:
+            spare = await pool.start_spare()
+        except Exception as error:
+            self._replacement.pop(runner_id, None)
+            logger.warning(
+                "The replacement of runner %s failed to start (%s); it keeps serving",
+                runner_id,
+                error,
+            )
+            return
+        logger.info("Runner %s replaces %s", spare.handle.runner_id, runner_id)
+        self._replacement[runner_id] = "DID_REPLACE"
+        try:
+            await self._drain(pool, runner, "stop")
+        finally:
+            self._replacement.pop(runner_id, None)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _started_at(self, handle: Any, now: float) -> float:
+        started = getattr(handle, "started_at", None)
         if isinstance(started, int | float):
             return float(started)
-        # Pools without a start time: count from when we first saw it.
-        return self._first_seen.setdefault(runner.handle.runner_id, now)
+        # Backends without a start time: count from when we first saw it.
+        return self._first_seen.setdefault(handle.runner_id, now)
+
+
+class _Pending:
+    """Stands for a runner whose environment is still being prepared."""
+
+    def __init__(self, runner_id: str) -> None:
+        self.runner_id = runner_id
+        self.started_at = time.time()
 
 
 def _parse_since(value: Any) -> float | None:
@@ -193,22 +287,9 @@ def _parse_since(value: Any) -> float | None:
     return datetime.fromisoformat(str(value)).timestamp()
 
 
-def _describe(
-    runner: Any, pool: Any, owner: str, alias: str, revision: str, uptime: float
-) -> dict[str, Any]:
-    countdown = None
-    if not runner.in_flight and not getattr(runner, "draining", False):
-        idle = time.monotonic() - runner.last_used
-        countdown = max(0, int(pool.settings.keep_alive - idle))
-    return {
-        "runner_id": runner.handle.runner_id,
-        "owner": owner,
-        "alias": alias,
-        "revision": revision,
-        "state": runner.state.value,
-        "in_flight_requests": runner.in_flight,
-        "uptime_seconds": round(uptime, 3),
-        "expiration_countdown": countdown,
-        "machine_type": "",
-        "replacement": "NO_REPLACE",
-    }
+def _countdown(runner: Any, pool: Any) -> int | None:
+    """Seconds until an idle runner stops; None while busy or not ready."""
+    if runner is None or runner.in_flight or getattr(runner, "draining", False):
+        return None
+    idle = time.monotonic() - runner.last_used
+    return max(0, int(pool.settings.keep_alive - idle))

@@ -54,6 +54,8 @@ class PoolSettings:
     termination_grace: float = 30.0
     failure_delay_step: float = 30.0
     failure_delay_max: float = 600.0
+    # The first machine type the app asks for ("" when it names none).
+    machine_type: str = ""
 
 
 class RunnerState(enum.Enum):
@@ -130,6 +132,40 @@ class RunnerPool:
     def starting(self) -> int:
         """Runners being started (environment, process, ``setup()``)."""
         return self._starting
+
+    async def start_spare(self) -> Runner:
+        """Start one runner now, whatever the demand; return it once ready.
+
+        Used to replace a runner before it is stopped. A failed start raises
+        RunnerStartError and puts the pool into no failure delay: the runner
+        it was to replace keeps serving.
+        """
+        async with self._changed:
+            if self._closed:
+                raise PoolClosedError(f"The runner pool of {self.name} was closed.")
+            self._starting += 1
+        try:
+            handle = await self._start_runner()
+        except BaseException:
+            async with self._changed:
+                self._starting -= 1
+                self._changed.notify_all()
+            raise
+        runner = Runner(handle)
+        async with self._changed:
+            self._starting -= 1
+            closed = self._closed
+            if not closed:
+                self._runners.append(runner)
+            self._changed.notify_all()
+        if closed:
+            await self._backend.stop(handle, self.settings.termination_grace)
+            raise PoolClosedError(f"The runner pool of {self.name} was closed.")
+        if self._on_runner_started is not None:
+            self._on_runner_started()
+        logger.info("Spare runner %s of %s is ready", handle.runner_id, self.name)
+        self._watch(runner)
+        return runner
 
     async def set_backlog(self, count: int, since: float | None = None) -> None:
         """Count ``count`` queued requests (waiting since ``since``) as demand."""

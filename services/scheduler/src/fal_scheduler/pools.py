@@ -167,6 +167,7 @@ class RunnerPools:
             termination_grace=grace,
             failure_delay_step=defaults.failure_delay_step,
             failure_delay_max=defaults.failure_delay_max,
+            machine_type=next(iter(settings.machine_types), ""),
         )
 
     async def _start_runner(

@@ -92,6 +92,10 @@ class LocalRunner:
     status_file: Path
     log_file: Path
     _stopping: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Wall-clock time the process was spawned (uptime counts from here).
+    started_at: float = field(default_factory=time.time)
+    # What it runs; None for a handle made without one. Kept out of repr.
+    spec: RunnerSpec | None = field(default=None, repr=False)
 
     @property
     def base_url(self) -> str:
@@ -137,6 +141,10 @@ class LocalProcessBackend:
             raise
         return runner
 
+    def runners(self) -> list[LocalRunner]:
+        """Every runner started and not yet stopped, ready or still starting."""
+        return list(self._runners.values())
+
     async def stop(self, runner: RunnerHandle, grace: float) -> None:
         """SIGTERM, wait up to ``grace`` seconds, then SIGKILL the group."""
         assert isinstance(runner, LocalRunner)
@@ -177,7 +185,9 @@ class LocalProcessBackend:
                 start_new_session=True,
             )
         logger.debug("Spawned runner %s (pid %d)", spec.runner_id, process.pid)
-        return LocalRunner(spec.runner_id, process, port, status_file, log_file)
+        return LocalRunner(
+            spec.runner_id, process, port, status_file, log_file, spec=spec
+        )
 
     def _environment(self, spec: RunnerSpec) -> dict[str, str]:
         environment = dict(os.environ)
