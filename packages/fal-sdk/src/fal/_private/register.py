@@ -46,12 +46,15 @@ def build_register_request(
     reset_scale: bool = False,
     source_code: str | None = None,
     no_cache: bool = False,
+    files: list[dict[str, str]] | None = None,
 ) -> registry_pb2.RegisterApplicationRequest:
     """Everything the registry needs to deploy ``app_class``.
 
     ``application_name`` defaults to the class's ``app_name``, then to its
     name in kebab case; ``auth_mode`` to its ``app_auth`` (empty: private).
-    ``no_cache`` rebuilds the environment even when it exists.
+    ``no_cache`` rebuilds the environment even when it exists. ``files`` is
+    a manifest of files already in the filestore, carried with the class's
+    own ``app_files`` (see ``fal._private.hosted_run.files_manifest``).
     """
     auth_mode = auth_mode or app_class.app_auth or ""
     if auth_mode and auth_mode not in AUTH_MODES:
@@ -60,6 +63,7 @@ def build_register_request(
         )
     # App files go to the filestore first; their manifest rides in the payload.
     app_files = sync_app_files(app_class)
+    app_files += [entry for entry in files or [] if entry not in app_files]
     with carrying_manifest(app_class, app_files):
         payload = serialize_app(app_class)
     metadata: dict[str, object] = {"openapi": app_class.openapi()}
