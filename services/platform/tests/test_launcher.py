@@ -54,3 +54,33 @@ def test_up_twice_on_one_home_is_refused(tmp_path: Path) -> None:
     with pytest.raises(PlatformError, match="already running"):
         platform.start()
     assert platform.children == []
+
+
+def test_up_on_postgresql_keeps_registry_state_there(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    import uuid
+
+    import sqlalchemy
+
+    database = f"fal_launcher_{uuid.uuid4().hex[:12]}"
+    admin = sqlalchemy.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{database}"'))
+    url = postgres_url.rsplit("/", 1)[0] + f"/{database}"
+    platform = LocalPlatform(home=tmp_path, ports=Ports(0, 0, 0, 0), database_url=url)
+    try:
+        platform.start()
+        assert not (tmp_path / "registry.db").exists()
+        engine = sqlalchemy.create_engine(url)
+        with engine.connect() as connection:
+            keys = connection.execute(sqlalchemy.text("SELECT count(*) FROM api_keys"))
+            assert keys.scalar() == 1
+        engine.dispose()
+    finally:
+        platform.stop()
+        with admin.connect() as connection:
+            connection.execute(
+                sqlalchemy.text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+            )
+        admin.dispose()

@@ -67,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
             f"--{name}-port", type=int, default=port, help="0 picks a free port"
         )
     _add_s3(up)
+    up.add_argument(
+        "--database-url",
+        default=os.environ.get("FAL_PLATFORM_DATABASE_URL"),
+        help="registry database, e.g. postgresql+psycopg://user@host/db "
+        "(default: SQLite in the home)",
+    )
     up.set_defaults(handler=_up)
 
     down = commands.add_parser("down", help="stop the platform")
@@ -128,7 +134,13 @@ def _up(args: argparse.Namespace) -> int:
         prefix=args.s3_prefix,
         create_bucket=args.s3_create_bucket,
     )
-    platform = LocalPlatform(home=args.home, ports=ports, owner=args.owner, s3=s3)
+    platform = LocalPlatform(
+        home=args.home,
+        ports=ports,
+        owner=args.owner,
+        s3=s3,
+        database_url=args.database_url,
+    )
     with console.status("Starting nats-server, registry, filestore and scheduler"):
         endpoints = platform.start()
     _print_endpoints(endpoints)

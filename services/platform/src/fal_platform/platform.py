@@ -130,6 +130,8 @@ class LocalPlatform:
     owner: str = DEFAULT_OWNER
     config_path: Path | None = None
     s3: S3Settings = field(default_factory=lambda: S3Settings())
+    # The registry's database; None means SQLite in the platform home.
+    database_url: str | None = None
     children: list[_Child] = field(default_factory=list)
     endpoints: Endpoints | None = None
 
@@ -180,7 +182,7 @@ class LocalPlatform:
             "registry",
             [python, "-m", "fal_registry",
              "--host", "127.0.0.1", "--port", str(ports.registry),
-             "--database-url", f"sqlite:///{self.home / 'registry.db'}",
+             "--database-url", self._database_url(),
              "--nats-url", endpoints.nats_url,
              "--gateway-url", endpoints.gateway_url,
              "--queue-url", endpoints.queue_url,
@@ -295,6 +297,9 @@ class LocalPlatform:
         if not config.get_internal("profile"):
             config.set_internal("profile", "local")
         config.save()
+
+    def _database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'registry.db'}"
 
     def _log(self, name: str) -> Path:
         return self.home / "logs" / f"{name}.log"
