@@ -216,3 +216,87 @@ def test_run_local_serves_app_without_platform(
     assert answer["six"]
     assert server.returncode == 0, err
     assert "six-local" not in deployed_names(platform)
+
+
+LOCAL_PACKAGE_APP = """
+import fal
+
+
+class UsesLocal(fal.App, keep_alive=5):
+    app_name = "uses-local"
+    app_auth = "public"
+    requirements = ["./greetpkg"]
+
+    @fal.endpoint("/")
+    def word(self) -> dict:
+        import greetpkg
+
+        return {"word": greetpkg.WORD}
+"""
+
+LOCAL_PACKAGE_PYPROJECT = """
+[build-system]
+requires = ["hatchling"]
+build-backend = "hatchling.build"
+
+[project]
+name = "greetpkg"
+version = "0.1"
+"""
+
+
+def test_local_package_requirement_uploaded_and_changes_rebuild(
+    platform: RunningPlatform, tmp_path: Path
+) -> None:
+    package = tmp_path / "greetpkg"
+    write(package, "pyproject.toml", LOCAL_PACKAGE_PYPROJECT)
+    module = write(package / "src" / "greetpkg", "__init__.py", "WORD = 'one'\n")
+    app = write(tmp_path, "uses_local.py", LOCAL_PACKAGE_APP)
+
+    first = fal_cli(platform, "deploy", str(app), "--json", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    url = json.loads(first.stdout)["urls"]["run"]
+    before = httpx.post(url, json={}, timeout=60).json()
+    module.write_text("WORD = 'two'\n")
+    second = fal_cli(platform, "deploy", str(app), "--json", cwd=tmp_path)
+    assert second.returncode == 0, second.stderr
+    after = httpx.post(url, json={}, timeout=60).json()
+
+    assert before == {"word": "one"}
+    assert "Step 1: installing " in first.stderr
+    assert f"installing {package}" not in first.stderr
+    assert "Reusing environment" not in second.stderr
+    assert after == {"word": "two"}
+
+
+def test_concurrent_deploys_of_one_new_environment_build_it_once(
+    platform: RunningPlatform, tmp_path: Path
+) -> None:
+    requirements = ["six", "idna"]
+    apps = [
+        write(
+            tmp_path, f"{name}.py", SIX_APP.format(name=name, requirements=requirements)
+        )
+        for name in ("twin-one", "twin-two")
+    ]
+    scheduler_log = platform.home / "logs" / "scheduler.log"
+    builds_before = scheduler_log.read_text().count("Building environment")
+
+    deploys = [
+        subprocess.Popen(
+            [sys.executable, "-m", "fal.cli", "deploy", str(app)],
+            env=platform.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for app in apps
+    ]
+    results = [deploy.communicate(timeout=600) for deploy in deploys]
+
+    assert [deploy.returncode for deploy in deploys] == [0, 0], results
+    outputs = [out + err for out, err in results]
+    assert sum("Step 1: installing six idna" in text for text in outputs) == 1
+    assert sum("Reusing environment" in text for text in outputs) == 1
+    builds = scheduler_log.read_text().count("Building environment") - builds_before
+    assert builds == 1

@@ -210,6 +210,37 @@ def test_runners_list_stop_kill(
     assert code == 1 and "'yesterday'" in err
 
 
+def test_runners_list_shows_starting_states_machine_and_replacement(
+    registry: BackgroundRegistry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from fal.cli._console import output
+
+    monkeypatch.setattr(output, "_width", 160)  # room for every column
+    registry.control.runners = [
+        {"runner_id": "pending-x-0", "owner": "local", "alias": "echo",
+         "revision": "x", "state": "PENDING", "machine_type": "GPU-H100"},
+        {"runner_id": "r2", "owner": "local", "alias": "echo", "revision": "x",
+         "state": "SETUP", "uptime_seconds": 3.0, "machine_type": "GPU-H100"},
+        {"runner_id": "r1", "owner": "local", "alias": "echo", "revision": "x",
+         "state": "IDLE", "uptime_seconds": 90.0, "machine_type": "GPU-H100",
+         "replacement": "WILL_REPLACE"},
+    ]  # fmt: skip
+
+    listed = fal_json(capsys, "runners", "list", "--json")["runners"]
+    code, out, _ = fal(capsys, "runners", "list")
+
+    assert [(r["state"], r["machine_type"], r["replacement"]) for r in listed] == [
+        ("PENDING", "GPU-H100", "NO_REPLACE"),
+        ("SETUP", "GPU-H100", "NO_REPLACE"),
+        ("IDLE", "GPU-H100", "WILL_REPLACE"),
+    ]
+    assert code == 0
+    for text in ("PENDING", "SETUP", "GPU-H100", "WILL_REPLACE", "90s"):
+        assert text in out
+
+
 def test_secrets_set_list_unset_never_show_values(
     registry: BackgroundRegistry, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -354,3 +385,31 @@ def test_profile_create_unset_delete(
     assert fal_json(capsys, "profile", "list", "--json") == {"profiles": []}
     code, _, err = fal(capsys, "profile", "delete", "lab")
     assert code == 1 and "'lab'" in err
+
+
+def test_runners_list_and_apps_runners_render_every_state(
+    registry: BackgroundRegistry,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from fal.cli._console import output
+
+    monkeypatch.setattr(output, "_width", 160)  # room for every column
+    deploy(capsys, tmp_path)
+    states = ["PENDING", "SETUP", "IDLE", "RUNNING", "DRAINING", "TERMINATING",
+              "TERMINATED", "FAILURE_DELAY"]  # fmt: skip
+    registry.control.runners = [
+        {"runner_id": f"r-{state.lower()}", "owner": "local", "alias": "echo",
+         "revision": "x", "state": state}
+        for state in states
+    ]  # fmt: skip
+
+    listed = fal_json(capsys, "runners", "list", "--json")["runners"]
+    code, table, _ = fal(capsys, "runners", "list")
+    app_code, app_table, _ = fal(capsys, "apps", "runners", "echo")
+
+    assert [r["state"] for r in listed] == states
+    assert (code, app_code) == (0, 0)
+    for state in states:
+        assert state in table and state in app_table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -217,16 +218,43 @@ class LocalPkg(fal.App):
 """
 
 
-def test_local_path_requirement_is_made_absolute(
-    write_app: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    (tmp_path / "mypkg").mkdir()
-    monkeypatch.chdir(tmp_path)
-    app = load(write_app, LOCAL_PATH_APP.format(requirement="./mypkg"))
+def test_pack_directory_same_tree_gives_same_bytes(tmp_path: Path) -> None:
+    from fal._private.local_requirements import pack_directory
 
-    request = build_register_request(app)
+    package = tmp_path / "mypkg"
+    (package / "__pycache__").mkdir(parents=True)
+    (package / "__pycache__" / "x.pyc").write_bytes(b"stale")
+    (package / "mod.py").write_text("A = 1\n")
+    pack_directory(package, tmp_path / "first.tar")
+    os.utime(package / "mod.py", (1, 1))
+    (package / "__pycache__" / "x.pyc").write_bytes(b"other")
+    pack_directory(package, tmp_path / "second.tar")
+    (package / "mod.py").write_text("A = 2\n")
+    pack_directory(package, tmp_path / "changed.tar")
 
-    assert list(request.requirements[0].packages) == [str(tmp_path / "mypkg"), "six"]
+    first = (tmp_path / "first.tar").read_bytes()
+    assert first == (tmp_path / "second.tar").read_bytes()
+    assert first != (tmp_path / "changed.tar").read_bytes()
+    assert b"x.pyc" not in first
+
+
+@pytest.mark.parametrize(
+    ("requirement", "local"),
+    [
+        ("./pkg", True),
+        ("../pkg", True),
+        ("/abs/pkg", True),
+        ("~/pkg", True),
+        ("dist/pkg-1.0-py3-none-any.whl", True),
+        ("six>=1.0", False),
+        ("pkg @ https://example.com/pkg-1.0-py3-none-any.whl", False),
+        ("numpy[extra]", False),
+    ],
+)
+def test_is_local_requirement_classifies(requirement: str, local: bool) -> None:
+    from fal._private.local_requirements import is_local_requirement
+
+    assert is_local_requirement(requirement) is local
 
 
 def test_missing_local_path_requirement_is_refused(

@@ -108,6 +108,7 @@ async def test_register_publishes_deployed_event(
             "revision": result.revision,
             "environment_name": "staging",
             "env_key": result.env_key,
+            "deployment_strategy": "rolling",
         },
     )
 

@@ -318,3 +318,46 @@ async def test_control_stop_replace_first_drains_only_after_replacement_ready(
     [new] = runners_of(scheduler)
     assert new.handle.runner_id != old.runner_id
     assert (await gateway.post("/local/echo", json={})).status_code == 200
+
+
+class BrokenEnvironments(ThisInterpreter):
+    """Every environment build fails."""
+
+    async def ensure(self, *args: Any, **kwargs: Any) -> Any:
+        from fal_scheduler.errors import EnvironmentBuildError
+
+        raise EnvironmentBuildError("the index is down")
+
+
+async def test_control_stop_replace_first_keeps_runner_when_replacement_fails(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    fake_registry[0].apps[("local", "echo")] = stand_in_app(keep_alive=60)
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+    old = runners_of(scheduler)[0].handle
+    scheduler.pools.environments = BrokenEnvironments()
+
+    answer = await control(
+        client,
+        action="stop",
+        owner="local",
+        runner_id=old.runner_id,
+        replace_first=True,
+    )
+    deadline = time.monotonic() + 30
+    while scheduler.control._tasks:
+        assert time.monotonic() < deadline, "the replacement never finished"
+        await asyncio.sleep(0.02)
+
+    assert answer == {"ok": True}
+    [runner] = await listed(client)
+    assert (runner["runner_id"], runner["state"], runner["replacement"]) == (
+        old.runner_id,
+        "IDLE",
+        "NO_REPLACE",
+    )
+    assert not old.exited
+    assert (await gateway.post("/local/echo", json={})).status_code == 200

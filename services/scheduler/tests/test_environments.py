@@ -246,3 +246,41 @@ async def test_runtime_base_is_shared_and_never_changed_by_an_app(
     assert msgpack_version(pinned.python) == "(1, 1, 2)"
     assert msgpack_version(base / "bin" / "python") == base_version != "(1, 1, 2)"
     assert msgpack_version(first.python) == base_version
+
+
+UPLOAD = "fal-app-file:" + "ab" * 32 + "/greetpkg"
+
+
+async def test_uploaded_requirement_without_filestore_fails_naming_it(
+    tmp_path: Path,
+) -> None:
+    builder = make_builder(tmp_path)
+
+    with pytest.raises(EnvironmentBuildError, match="--filestore-url") as caught:
+        await builder.ensure([[UPLOAD]], PY)
+
+    assert UPLOAD in str(caught.value)
+    assert leftovers(tmp_path) == []
+
+
+async def test_malformed_upload_reference_fails_naming_it(tmp_path: Path) -> None:
+    builder = EnvironmentBuilder(
+        tmp_path, IndexSettings.from_pip(), [], filestore_url="http://127.0.0.1:9"
+    )
+
+    with pytest.raises(EnvironmentBuildError, match="not a valid uploaded-file"):
+        await builder.ensure([["fal-app-file:nothex/../x"]], PY)
+
+    assert leftovers(tmp_path) == []
+
+
+async def test_unreachable_filestore_fails_naming_upload(tmp_path: Path) -> None:
+    builder = EnvironmentBuilder(
+        tmp_path, IndexSettings.from_pip(), [], filestore_url="http://127.0.0.1:9"
+    )
+
+    with pytest.raises(EnvironmentBuildError, match="could not be fetched") as caught:
+        await builder.ensure([[UPLOAD]], PY)
+
+    assert "greetpkg" in str(caught.value)
+    assert leftovers(tmp_path) == []

@@ -10,6 +10,12 @@ from fal._private.credentials import (
     FalServerlessKeyCredentials,
     get_credentials,
 )
+from fal._private.hosted_run import (
+    EnvironmentDefinition,
+    HostedRunResult,
+    HostedRunState,
+    HostedRunStatus,
+)
 from fal._private.models import (
     AliasInfo,
     ApplicationHealthCheckConfig,
@@ -41,11 +47,15 @@ __all__ = [
     "ApplicationInfo",
     "Credentials",
     "DeploymentStrategy",
+    "EnvironmentDefinition",
     "EnvironmentInfo",
     "FalServerlessClient",
     "FalServerlessConnection",
     "FalServerlessKeyCredentials",
     "HealthCheck",
+    "HostedRunResult",
+    "HostedRunState",
+    "HostedRunStatus",
     "KeyScope",
     "Log",
     "MachineRequirements",

@@ -102,7 +102,13 @@ class Messaging:
             await self._client.drain()
 
     async def publish_deployed(
-        self, owner: str, alias: str, revision: str, environment: str, env_key: str
+        self,
+        owner: str,
+        alias: str,
+        revision: str,
+        environment: str,
+        env_key: str,
+        strategy: str = "rolling",
     ) -> None:
         await self._announce(
             DEPLOYED_SUBJECT,
@@ -112,6 +118,7 @@ class Messaging:
                 "revision": revision,
                 "environment_name": environment,
                 "env_key": env_key,
+                "deployment_strategy": strategy,
             },
         )
 

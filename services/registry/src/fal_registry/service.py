@@ -653,6 +653,7 @@ class RegistryServicer(registry_pb2_grpc.RegistryServicer):
             deployment.revision.id,
             deployment.alias.environment_name,
             deployment.revision.env_key,
+            deployment.revision.deployment_strategy,
         )
 
     def _result(

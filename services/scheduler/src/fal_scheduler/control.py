@@ -155,15 +155,20 @@ class ControlResponder:
             pool_owner, pool_alias, revision = key
             if pool_owner != owner or (alias and pool_alias != alias):
                 continue
-            entries = [
-                (runner.handle, runner.state.value, runner) for runner in pool.runners
-            ]
-            ready = {runner.handle.runner_id for runner in pool.runners}
+            known = pool.runners + getattr(pool, "stopping", [])
+            if request.get("include_terminated"):
+                known += getattr(pool, "terminated", [])
+            entries = [(runner.handle, runner.state.value, runner) for runner in known]
+            ready = {runner.handle.runner_id for runner in known}
             setup = [h for h in starting.get(key, []) if h.runner_id not in ready]
             entries += [(handle, "SETUP", None) for handle in setup]
             for index in range(max(pool.starting - len(setup), 0)):
                 entries.append(
                     (_Pending(f"pending-{revision}-{index}"), "PENDING", None)
+                )
+            if getattr(pool, "failure_delay", 0.0) > 0:
+                entries.append(
+                    (_Pending(f"failure-delay-{revision}"), "FAILURE_DELAY", None)
                 )
             for handle, state, runner in entries:
                 started = self._started_at(handle, now)

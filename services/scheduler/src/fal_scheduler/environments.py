@@ -32,6 +32,7 @@ import os
 import re
 import shutil
 import sys
+import tarfile
 import tempfile
 import time
 import tomllib
@@ -40,6 +41,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlparse
+
+import httpx
 
 from fal_scheduler.errors import EnvironmentBuildError
 from fal_scheduler.pipconfig import IndexSettings
@@ -61,6 +64,11 @@ BuildLogSink = Callable[[str, str], Awaitable[None]]
 _FAL_DISTRIBUTIONS = ("fal-sdk", "fal-proto", "fal-toolkit")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _PYTHON_VERSION = re.compile(r"^\d+\.\d+$")
+# Local-path requirements uploaded at deploy (fal._private.local_requirements).
+_UPLOAD_PREFIX = "fal-app-file:"
+_UPLOAD_HASH = re.compile(r"^[0-9a-f]{64}$")
+_UPLOAD_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_ARCHIVE_SUFFIXES = (".whl", ".tar.gz", ".zip", ".tar.bz2", ".tgz")
 
 
 @dataclass(frozen=True)
@@ -193,8 +201,10 @@ class EnvironmentBuilder:
         index: IndexSettings,
         fal_sources: Sequence[FalSource],
         uv_binary: str | None = None,
+        filestore_url: str | None = None,
     ) -> None:
         self.envs_dir = home / "envs"
+        self.filestore_url = filestore_url
         self.index = index
         self.fal_sources = tuple(fal_sources)
         self._uv_binary = uv_binary
@@ -296,7 +306,8 @@ class EnvironmentBuilder:
             else:
                 await self._create_venv(staging, python_version, on_log)
             refresh = ["--refresh"] if no_cache else []
-            await self._install_steps(staging, requirements, on_log, refresh)
+            async with self._fetched_uploads(built.env_key, requirements) as steps:
+                await self._install_steps(staging, steps, on_log, refresh)
             await self._install_fal_runtime(staging, on_log)
             self._move_into_place(staging, built.path)
         except BaseException:
@@ -307,6 +318,43 @@ class EnvironmentBuilder:
         await _emit(
             on_log, f"Environment {built.env_key} built in {elapsed:.1f} s.", "INFO"
         )
+
+    @contextlib.asynccontextmanager
+    async def _fetched_uploads(
+        self, env_key: str, requirements: Sequence[Sequence[str]]
+    ) -> AsyncIterator[list[list[str]]]:
+        """The steps with each uploaded local requirement downloaded.
+
+        A ``fal-app-file:<hash>/<name>`` reference is fetched from the
+        filestore into a scratch directory next to the build (a directory
+        package arrives as a tar and is unpacked) and replaced by its path;
+        the scratch directory is removed once the steps are installed.
+        """
+        uploads = {
+            r for step in requirements for r in step if r.startswith(_UPLOAD_PREFIX)
+        }
+        if not uploads:
+            yield [list(step) for step in requirements]
+            return
+        if not self.filestore_url:
+            raise EnvironmentBuildError(
+                f"The requirement {sorted(uploads)[0]!r} is a local path uploaded "
+                "at deploy, but this scheduler has no filestore to fetch it "
+                "from; start it with --filestore-url."
+            )
+        scratch = Path(
+            tempfile.mkdtemp(prefix=f".{env_key}.sources-", dir=self.envs_dir)
+        )
+        try:
+            paths: dict[str, str] = {}
+            async with httpx.AsyncClient(
+                base_url=self.filestore_url, timeout=300
+            ) as client:
+                for reference in sorted(uploads):
+                    paths[reference] = await _fetch_upload(client, reference, scratch)
+            yield [[paths.get(r, r) for r in step] for step in requirements]
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def runtime_base_path(self, python_version: str) -> Path:
         """Where the runtime base of this Python version lives."""
@@ -349,7 +397,8 @@ class EnvironmentBuilder:
     def _remove_stale_builds(self, env_key: str) -> None:
         # Only called under the key's file lock: half-built leftovers are
         # from a crash, replaced copies from an earlier rebuild.
-        for pattern in (f".{env_key}.building-*", f".{env_key}.replaced-*"):
+        patterns = ("building", "replaced", "sources")
+        for pattern in (f".{env_key}.{kind}-*" for kind in patterns):
             for leftover in self.envs_dir.glob(pattern):
                 shutil.rmtree(leftover, ignore_errors=True)
 
@@ -445,6 +494,51 @@ class EnvironmentBuilder:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
+
+
+async def _fetch_upload(
+    client: httpx.AsyncClient, reference: str, scratch: Path
+) -> str:
+    """Download one uploaded requirement under ``scratch``; return its path."""
+    file_hash, _, name = reference.removeprefix(_UPLOAD_PREFIX).partition("/")
+    if not _UPLOAD_HASH.match(file_hash) or not _UPLOAD_NAME.match(name):
+        raise EnvironmentBuildError(
+            f"The requirement {reference!r} is not a valid uploaded-file "
+            "reference (fal-app-file:<sha256>/<name>)."
+        )
+    folder = scratch / file_hash
+    folder.mkdir()
+    download = folder / f"{name}.download"
+    try:
+        async with client.stream("GET", f"/app-files/{file_hash}") as response:
+            if not response.is_success:
+                raise EnvironmentBuildError(
+                    f"The uploaded requirement {name} ({file_hash}) could not be "
+                    f"fetched from the filestore (HTTP {response.status_code}); "
+                    "deploy the app again to upload it."
+                )
+            with download.open("wb") as out:
+                async for chunk in response.aiter_bytes(1024 * 1024):
+                    out.write(chunk)
+    except httpx.HTTPError as error:
+        raise EnvironmentBuildError(
+            f"The uploaded requirement {name} ({file_hash}) could not be "
+            f"fetched from the filestore: {error}"
+        ) from error
+    target = folder / name
+    if tarfile.is_tarfile(download) and not name.endswith(_ARCHIVE_SUFFIXES):
+        # A directory package, sent as a tar of its tree.
+        target.mkdir()
+        await asyncio.to_thread(_unpack, download, target)
+        download.unlink()
+    else:
+        download.rename(target)
+    return str(target)
+
+
+def _unpack(archive: Path, target: Path) -> None:
+    with tarfile.open(archive) as tar:
+        tar.extractall(target, filter="data")
 
 
 def _runtime_install_args(sources: Sequence[FalSource]) -> list[str]:

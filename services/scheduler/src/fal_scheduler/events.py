@@ -5,6 +5,13 @@ Wire format (see docs/internals.md, "NATS"): JSON on core NATS subjects.
 runs in the background, publishing ``fal.build.<id>.log`` lines and one
 ``fal.build.<id>.done``. ``fal.apps.deployed`` and ``fal.apps.deleted``
 drop cached resolutions and drain runners of replaced or deleted revisions.
+
+A deploy follows the event's ``deployment_strategy``: ``rolling`` (the
+default) starts as many runners of the new revision as the old ones had
+busy (or their min_concurrency; at least one when the old revision had
+runners), waits until they are ready, then moves traffic and drains the old
+runners. ``recreate`` drains the old runners at once; new ones start on
+demand.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +31,7 @@ from nats.aio.msg import Msg
 from fal_scheduler.environments import EnvironmentBuilder
 from fal_scheduler.errors import EnvironmentBuildError
 from fal_scheduler.metrics import SchedulerMetrics
+from fal_proto import registry_pb2
 from fal_scheduler.pools import RunnerPools
 
 __all__ = [
@@ -109,11 +117,16 @@ class EventResponder:
         pools: RunnerPools,
         forget: Callable[[str, str | None], None],
         metrics: SchedulerMetrics,
+        resolve_fresh: Resolver | None = None,
     ) -> None:
         self.builder = builder
         self.pools = pools
         self.forget = forget
         self.metrics = metrics
+        # Resolves an alias bypassing (and not filling) the cache; without
+        # it every deploy is handled as ``recreate``.
+        self.resolve_fresh = resolve_fresh
+        self._rollouts: set[asyncio.Task[None]] = set()
         self._nats: NatsClient | None = None
         self._builds: set[asyncio.Task[None]] = set()
 
@@ -128,9 +141,9 @@ class EventResponder:
         logger.info("Listening for builds and app events on %s", nats_url)
 
     async def close(self) -> None:
-        for task in list(self._builds):
+        for task in list(self._builds) + list(self._rollouts):
             task.cancel()
-        await asyncio.gather(*self._builds, return_exceptions=True)
+        await asyncio.gather(*self._builds, *self._rollouts, return_exceptions=True)
         if self._nats is not None:
             await self._nats.drain()
 
@@ -187,10 +200,57 @@ class EventResponder:
         if event is None:
             return
         owner, alias = event["owner"], event["alias"]
-        self.forget(owner, None)
         revision = event.get("revision") or None
+        strategy = event.get("deployment_strategy") or "rolling"
+        logger.info(
+            "App %s/%s deployed revision %s (%s)", owner, alias, revision, strategy
+        )
+        if strategy == "rolling" and revision and self.resolve_fresh is not None:
+            task = asyncio.create_task(self._roll(owner, _aliases(event), revision))
+            self._rollouts.add(task)
+            task.add_done_callback(self._rollouts.discard)
+            return
+        self.forget(owner, None)
         self.pools.retire(owner, _aliases(event), keep_revision=revision)
-        logger.info("App %s/%s deployed revision %s", owner, alias, revision)
+
+    async def _roll(self, owner: str, aliases: list[str], revision: str) -> None:
+        """Warm the new revision's runners, then move traffic, drain the old."""
+        try:
+            await self._warm(owner, aliases, revision)
+        except Exception:
+            logger.exception("Warming revision %s of %s failed", revision, owner)
+        self.forget(owner, None)
+        self.pools.retire(owner, aliases, keep_revision=revision)
+
+    async def _warm(self, owner: str, aliases: list[str], revision: str) -> None:
+        assert self.resolve_fresh is not None
+        old = [
+            (key[1], pool)
+            for key, pool in self.pools.pools().items()
+            if key[0] == owner and key[1] in aliases and key[2] != revision
+        ]
+        busy = sum(1 for _, pool in old for r in pool.runners if r.in_flight)
+        floor = max((pool.settings.min_concurrency for _, pool in old), default=0)
+        had_runners = any(pool.runners or pool.starting for _, pool in old)
+        needed = max(busy, floor, 1 if had_runners else 0)
+        if not needed:
+            return
+        app = await self.resolve_fresh(owner, old[0][0])
+        if app.revision != revision:
+            return  # another deploy overtook this one
+        pool = self.pools.pool_for(app)
+        needed = min(needed, pool.settings.max_concurrency)
+        logger.info(
+            "Rolling deploy of %s: starting %d runners before draining the old",
+            pool.name,
+            needed,
+        )
+        started = await asyncio.gather(
+            *(pool.start_spare() for _ in range(needed)), return_exceptions=True
+        )
+        for result in started:
+            if isinstance(result, BaseException):
+                logger.warning("A runner of %s failed to start: %s", pool.name, result)
 
     async def _on_deleted(self, msg: Msg) -> None:
         event = _decode_event(msg)
@@ -199,6 +259,9 @@ class EventResponder:
         self.forget(event["owner"], None)
         self.pools.retire(event["owner"], _aliases(event))
         logger.info("App %s/%s deleted", event["owner"], event["alias"])
+
+
+Resolver = Callable[[str, str], Awaitable[registry_pb2.ResolveApplicationResponse]]
 
 
 def _decode_event(msg: Msg) -> dict[str, Any] | None:

@@ -19,12 +19,15 @@ to a pool that already has one.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import enum
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+
+import httpx
 
 from fal_scheduler.errors import (
     PoolClosedError,
@@ -38,6 +41,28 @@ __all__ = ["PoolSettings", "Runner", "RunnerPool", "RunnerState"]
 logger = logging.getLogger(__name__)
 
 RunnerStarter = Callable[[], Awaitable[RunnerHandle]]
+
+# How many terminated runners a pool remembers for listing.
+TERMINATED_KEPT = 20
+
+
+@dataclass(frozen=True)
+class HealthCheckSettings:
+    """The app's ``HealthCheck``, platform defaults filled in.
+
+    After ``start_period`` seconds from the runner's start the scheduler
+    GETs ``path``; an answer other than 2xx within ``timeout`` is a failure,
+    and ``failure_threshold`` failures in a row replace the runner. With
+    ``call_regularly`` it checks every ``interval`` seconds for the runner's
+    life; without, only until the first success.
+    """
+
+    path: str
+    start_period: float = 30.0
+    timeout: float = 5.0
+    failure_threshold: int = 3
+    call_regularly: bool = False
+    interval: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -56,12 +81,20 @@ class PoolSettings:
     failure_delay_max: float = 600.0
     # The first machine type the app asks for ("" when it names none).
     machine_type: str = ""
+    health_check: HealthCheckSettings | None = None
 
 
 class RunnerState(enum.Enum):
+    """Life-cycle state of a runner, as ``fal runners list`` names it."""
+
+    PENDING = "PENDING"  # environment being prepared
+    SETUP = "SETUP"  # process started, ``setup()`` running
     IDLE = "IDLE"
     RUNNING = "RUNNING"
-    DRAINING = "DRAINING"
+    DRAINING = "DRAINING"  # stopping, in-flight requests finishing
+    TERMINATING = "TERMINATING"  # stopping, nothing in flight
+    TERMINATED = "TERMINATED"
+    FAILURE_DELAY = "FAILURE_DELAY"  # setup failed; next start after a delay
 
 
 @dataclass(eq=False)
@@ -72,11 +105,17 @@ class Runner:
     in_flight: int = 0
     last_used: float = field(default_factory=time.monotonic)
     draining: bool = False
+    # Monotonic time the process was seen gone; None while it runs.
+    terminated_at: float | None = None
 
     @property
     def state(self) -> RunnerState:
+        if self.terminated_at is not None or self.handle.exited:
+            return RunnerState.TERMINATED
         if self.draining:
-            return RunnerState.DRAINING
+            if self.in_flight:
+                return RunnerState.DRAINING
+            return RunnerState.TERMINATING
         return RunnerState.RUNNING if self.in_flight else RunnerState.IDLE
 
 
@@ -119,6 +158,12 @@ class RunnerPool:
         self._failing_until = 0.0
         self._last_error: RunnerStartError | None = None
         self._closed = False
+        # Runners out of the pool whose process is being stopped, and the
+        # last few whose process is gone (for listing only).
+        self._stopping: list[Runner] = []
+        self._terminated: collections.deque[Runner] = collections.deque(
+            maxlen=TERMINATED_KEPT
+        )
 
     @property
     def runners(self) -> list[Runner]:
@@ -127,6 +172,28 @@ class RunnerPool:
     @property
     def closed(self) -> bool:
         return self._closed
+
+    @property
+    def stopping(self) -> list[Runner]:
+        """Runners taken out of the pool whose process is still stopping."""
+        return list(self._stopping)
+
+    @property
+    def terminated(self) -> list[Runner]:
+        """The last few runners whose process is gone, oldest first."""
+        return list(self._terminated)
+
+    @property
+    def failure_delay(self) -> float:
+        """Seconds until the next start after failed setups (0: none)."""
+        if self._last_error is None:
+            return 0.0
+        return max(self._failing_until - time.monotonic(), 0.0)
+
+    @property
+    def failures(self) -> int:
+        """Failed starts in a row (reset by a successful one)."""
+        return self._failures
 
     @property
     def starting(self) -> int:
@@ -249,7 +316,7 @@ class RunnerPool:
                 self.name,
                 self.settings.keep_alive,
             )
-            await self._backend.stop(runner.handle, self.settings.termination_grace)
+            await self._stop_runner(runner, "keep_alive expired")
 
     async def close(self, drain_timeout: float | None = None) -> None:
         """Take no new requests, let in-flight ones finish, stop every runner.
@@ -389,12 +456,59 @@ class RunnerPool:
         )
 
     def _watch(self, runner: Runner) -> None:
-        task = asyncio.create_task(self._remove_when_gone(runner))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        coroutines = [self._remove_when_gone(runner)]
+        if self.settings.health_check is not None:
+            coroutines.append(self._check_health(runner, self.settings.health_check))
+        for coroutine in coroutines:
+            task = asyncio.create_task(coroutine)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _check_health(self, runner: Runner, check: HealthCheckSettings) -> None:
+        """Poll the app's health check; replace the runner when it fails."""
+        started = getattr(runner.handle, "started_at", None)
+        elapsed = time.time() - started if isinstance(started, float) else 0.0
+        await asyncio.sleep(max(check.start_period - elapsed, 0.0))
+        failures = 0
+        url = runner.handle.base_url + check.path
+        async with httpx.AsyncClient(timeout=check.timeout) as client:
+            while runner in self._runners and not runner.draining:
+                try:
+                    response = await client.get(url)
+                    healthy = response.is_success
+                    problem = f"answered {response.status_code}"
+                except httpx.HTTPError as error:
+                    healthy = False
+                    problem = f"{type(error).__name__}"
+                if healthy:
+                    failures = 0
+                    if not check.call_regularly:
+                        return
+                else:
+                    failures += 1
+                    logger.warning(
+                        "Health check %s of runner %s %s (%d of %d)",
+                        check.path,
+                        runner.handle.runner_id,
+                        problem,
+                        failures,
+                        check.failure_threshold,
+                    )
+                if failures >= check.failure_threshold:
+                    break
+                await asyncio.sleep(check.interval)
+            else:
+                return
+        async with self._changed:
+            if not self._closed:
+                self._spawn_start()
+        await self.discard(
+            runner, f"failed its health check {failures} times; replaced"
+        )
 
     async def _remove_when_gone(self, runner: Runner) -> None:
         code = await runner.handle.wait()
+        self._mark_terminated(runner)
         async with self._changed:
             if runner in self._runners:
                 self._runners.remove(runner)
@@ -410,4 +524,15 @@ class RunnerPool:
         logger.info(
             "Stopping runner %s of %s (%s)", runner.handle.runner_id, self.name, reason
         )
-        await self._backend.stop(runner.handle, self.settings.termination_grace)
+        runner.draining = True
+        self._stopping.append(runner)
+        try:
+            await self._backend.stop(runner.handle, self.settings.termination_grace)
+        finally:
+            self._stopping.remove(runner)
+            self._mark_terminated(runner)
+
+    def _mark_terminated(self, runner: Runner) -> None:
+        if runner.terminated_at is None and runner.handle.exited:
+            runner.terminated_at = time.monotonic()
+            self._terminated.append(runner)

@@ -22,7 +22,7 @@ from fal_scheduler.control import secret_environment
 from fal_scheduler.environments import EnvironmentProvider
 from fal_scheduler.errors import EnvironmentBuildError, RunnerStartError
 from fal_scheduler.metrics import SchedulerMetrics
-from fal_scheduler.pool import PoolSettings, RunnerPool
+from fal_scheduler.pool import HealthCheckSettings, PoolSettings, RunnerPool
 from fal_scheduler.runners import RunnerBackend, RunnerHandle, RunnerSpec
 
 __all__ = ["PoolDefaults", "RevisionKey", "RunnerPools"]
@@ -46,6 +46,7 @@ class PoolDefaults:
     termination_grace: float = 30.0
     failure_delay_step: float = 30.0
     failure_delay_max: float = 600.0
+    health_check_interval: float = 15.0
 
 
 class RunnerPools:
@@ -120,11 +121,13 @@ class RunnerPools:
         active = sum(len(pool.runners) for pool in self._pools.values())
         self.metrics.runners_active.set(active)
         states = {"SETUP": sum(pool.starting for pool in self._pools.values())}
-        for state in ("IDLE", "RUNNING", "DRAINING"):
+        for state in ("IDLE", "RUNNING", "DRAINING", "TERMINATING", "FAILURE_DELAY"):
             states.setdefault(state, 0)
         for pool in self._pools.values():
-            for runner in pool.runners:
-                states[runner.state.value] += 1
+            if pool.failure_delay > 0:
+                states["FAILURE_DELAY"] += 1
+            for runner in pool.runners + pool.stopping:
+                states[runner.state.value] = states.get(runner.state.value, 0) + 1
         for state, count in states.items():
             self.metrics.runners_by_state.labels(state).set(count)
 
@@ -168,6 +171,33 @@ class RunnerPools:
             failure_delay_step=defaults.failure_delay_step,
             failure_delay_max=defaults.failure_delay_max,
             machine_type=next(iter(settings.machine_types), ""),
+            health_check=self._health_check(app),
+        )
+
+    def _health_check(
+        self, app: registry_pb2.ResolveApplicationResponse
+    ) -> HealthCheckSettings | None:
+        """The app's health check with the platform's defaults filled in."""
+        if not app.HasField("health_check_config"):
+            return None
+        config = app.health_check_config
+        startup_timeout = float(
+            _field(app.settings, "startup_timeout", self.defaults.startup_timeout)
+        )
+        start_period = max(30.0, startup_timeout)
+        if config.HasField("start_period_seconds"):
+            start_period = float(config.start_period_seconds)
+        return HealthCheckSettings(
+            path=config.path,
+            start_period=start_period,
+            timeout=float(config.timeout_seconds)
+            if config.HasField("timeout_seconds")
+            else 5.0,
+            failure_threshold=max(1, config.failure_threshold)
+            if config.HasField("failure_threshold")
+            else 3,
+            call_regularly=config.call_regularly,
+            interval=self.defaults.health_check_interval,
         )
 
     async def _start_runner(

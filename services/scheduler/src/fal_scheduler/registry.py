@@ -58,12 +58,17 @@ class RegistryClient:
         self._identities: dict[tuple[str, str], tuple[float, Identity]] = {}
 
     async def resolve(
-        self, owner: str, alias: str
+        self, owner: str, alias: str, fresh: bool = False
     ) -> registry_pb2.ResolveApplicationResponse:
-        """What ``owner/alias`` runs now; raises ``AppNotFoundError``."""
+        """What ``owner/alias`` runs now; raises ``AppNotFoundError``.
+
+        ``fresh`` asks the registry even when cached and leaves the cache
+        as it was (a rolling deploy warms the new revision that way while
+        traffic still goes to the old one).
+        """
         key = (owner, alias)
         cached = self._resolutions.get(key)
-        if cached is not None and cached[0] > time.monotonic():
+        if not fresh and cached is not None and cached[0] > time.monotonic():
             return cached[1]
         request = registry_pb2.ResolveApplicationRequest(owner=owner, alias=alias)
         try:
@@ -76,7 +81,8 @@ class RegistryClient:
                     f"Application '{owner}/{alias}' not found."
                 ) from error
             raise _unavailable(self.address, error) from error
-        self._resolutions[key] = (time.monotonic() + self._resolve_ttl, response)
+        if not fresh:
+            self._resolutions[key] = (time.monotonic() + self._resolve_ttl, response)
         return response
 
     async def authenticate(self, key_id: str, key_secret: str) -> Identity:

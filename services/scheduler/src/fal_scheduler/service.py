@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,10 @@ class Scheduler:
         self.config = config
         self.metrics = SchedulerMetrics()
         self.builder = builder or EnvironmentBuilder(
-            config.home, IndexSettings.from_pip(), find_fal_sources()
+            config.home,
+            IndexSettings.from_pip(),
+            find_fal_sources(),
+            filestore_url=config.filestore_url,
         )
         self.backend = backend or LocalProcessBackend(
             config.home, filestore_url=config.filestore_url
@@ -76,7 +80,11 @@ class Scheduler:
             config.reap_interval,
         )
         self.events = EventResponder(
-            self.builder, self.pools, self.registry.forget, self.metrics
+            self.builder,
+            self.pools,
+            self.registry.forget,
+            self.metrics,
+            resolve_fresh=functools.partial(self.registry.resolve, fresh=True),
         )
         self.control = ControlResponder(
             self.pools,

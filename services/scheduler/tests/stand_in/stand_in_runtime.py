@@ -9,7 +9,9 @@ Routes: ``GET /health``; ``POST /`` echoes the request as JSON;
 ``POST /invalid`` 422; ``POST /slow`` sleeps ``{"seconds": n}``;
 ``POST /exit`` ends the process; ``POST /flaky`` with
 ``{"marker": path, "status": n}`` fails once (answers ``n``, or dies when
-``n`` is 0) and succeeds once ``marker`` exists. Every answered request id
+``n`` is 0) and succeeds once ``marker`` exists. ``GET`` of the payload's
+``health_path`` answers 503 once its ``unhealthy_marker`` file (``{runner_id}``
+filled in) exists. Every answered request id
 is appended to ``$STAND_IN_LEDGER`` when that is set. SIGTERM stops
 accepting, finishes in-flight requests and exits 0.
 """
@@ -28,9 +30,16 @@ from pathlib import Path
 
 
 class Handler(BaseHTTPRequestHandler):
+    spec: dict = {}
+
     def do_GET(self) -> None:
         if self.path == "/health":
             self._json(200, {"status": "ok"})
+        elif self.path == self.spec.get("health_path"):
+            marker = str(self.spec.get("unhealthy_marker"))
+            runner_id = os.environ["FAL_RUNNER_ID"]
+            sick = Path(marker.format(runner_id=runner_id)).exists()
+            self._json(503 if sick else 200, {"healthy": not sick})
         else:
             self._json(404, {"detail": "Not Found"})
 
@@ -131,6 +140,7 @@ def main() -> None:
     parser.add_argument("--status-file", required=True)
     args = parser.parse_args()
     spec = json.loads(Path(args.payload).read_text())
+    Handler.spec = spec
 
     threading.Thread(
         target=_exit_with_parent, args=(int(os.environ["FAL_PARENT_PID"]),), daemon=True

@@ -42,15 +42,27 @@ def print_runners(runners: list[Any], as_json: bool) -> None:
     if as_json:
         print_json({"runners": to_json(runners)})
         return
-    table = Table("runner", "alias", "revision", "state", "in flight", "uptime")
+    table = Table(
+        "runner",
+        "alias",
+        "revision",
+        "state",
+        "machine",
+        "in flight",
+        "uptime",
+        "replacement",
+    )
     for runner in runners:
+        replacement = runner.replacement.value
         table.add_row(
             runner.runner_id,
             runner.alias,
             runner.revision,
             runner.state.value,
+            runner.machine_type,
             str(runner.in_flight_requests),
             f"{int(runner.uptime.total_seconds())}s",
+            "" if replacement == "NO_REPLACE" else replacement,
         )
     output.print(table)
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from fal._private.credentials import Credentials, get_credentials
+from fal._private.hosted_run import (
+    EnvironmentDefinition,
+    HostedRunResult,
+    define_environment,
+    run_hosted,
+)
 from fal._private.models import (
     AliasInfo,
     ApplicationHealthCheckConfig,
@@ -45,6 +51,8 @@ from fal.exceptions import (
     UnavailableError,
 )
 from fal_proto import registry_pb2, registry_pb2_grpc
+
+ResultT = TypeVar("ResultT")
 
 _ERRORS_BY_CODE: dict[grpc.StatusCode, type[RemoteError]] = {
     grpc.StatusCode.NOT_FOUND: NotFoundError,
@@ -143,17 +151,26 @@ class FalServerlessConnection:
         """Register an app; yield its logs as they come, then the result.
 
         ``function`` is the App class (or a request built with
-        ``fal.api.build_register_request``). ``environments`` is accepted
-        for fal's signature; the app's ``requirements`` decide the
-        environment. ``files`` is not supported yet: app files are not
-        uploaded by this call.
+        ``fal.api.build_register_request``). ``environments`` is one
+        ``define_environment`` result (or a list holding one); it replaces
+        the app's own requirements and image. ``files`` is a manifest of
+        files already in the filestore (``FileMetadata`` or their dicts),
+        written into the runners' working directory like ``App.app_files``.
         """
-        if files:
-            raise ValueError(
-                "register(files=...) is not supported by this platform yet; ship "
-                "the files inside the app's requirements or fetch them in setup()."
-            )
+        from fal._private.hosted_run import (
+            apply_environment,
+            files_manifest,
+            single_environment,
+        )
+
+        environment = single_environment(environments)
+        manifest = files_manifest(files)
         if isinstance(function, registry_pb2.RegisterApplicationRequest):
+            if manifest:
+                raise ValueError(
+                    "register(files=...) needs the App class: a prebuilt request "
+                    "carries its app already pickled, so files cannot be added."
+                )
             request = function
         else:
             request = _build_request(
@@ -166,7 +183,10 @@ class FalServerlessConnection:
                 private_logs=private_logs,
                 source_code=source_code,
                 reset_scale=reset_scale,
+                files=manifest,
             )
+        if environment is not None:
+            apply_environment(request, environment)
         _apply_overrides(
             request,
             serialization_method=serialization_method,
@@ -183,6 +203,55 @@ class FalServerlessConnection:
                     yield _register_item(response)
         finally:
             call.cancel()
+
+    def define_environment(
+        self, kind: str, force: bool = False, **options: Any
+    ) -> EnvironmentDefinition:
+        """A checked environment for ``run`` and ``register``.
+
+        ``kind`` is 'virtualenv' (``requirements``, ``python_version``) or
+        'container' (``image``, a ``fal.ContainerImage``, and optionally
+        ``requirements``); ``force`` rebuilds it even when it exists.
+        """
+        return define_environment(kind, force, **options)
+
+    def run(
+        self,
+        function: Callable[..., ResultT],
+        environments: Any,
+        *,
+        serialization_method: str = "cloudpickle",
+        machine_requirements: MachineRequirements | None = None,
+        setup_function: Callable[[], Any] | None = None,
+        files: Any = None,
+        application_name: str | None = None,
+        auth_mode: str | None = None,
+        environment_name: str | None = None,
+    ) -> Iterator[HostedRunResult[ResultT]]:
+        """Run ``function()`` once on the platform; stream its progress.
+
+        Yields IN_PROGRESS items with the deploy's logs, then one SUCCESS
+        item holding the return value, or INTERNAL_FAILURE with the error
+        (a remote traceback included) in its logs. With ``setup_function``
+        the runner calls ``function(setup_function())``. The temporary app
+        is deleted afterwards.
+        """
+        if serialization_method != "cloudpickle":
+            raise ValueError(
+                f"serialization_method is {serialization_method!r}; this platform "
+                "only takes 'cloudpickle'."
+            )
+        return run_hosted(
+            self,
+            function,
+            environments,
+            machine_requirements=machine_requirements,
+            setup_function=setup_function,
+            files=files,
+            application_name=application_name,
+            auth_mode=auth_mode,
+            environment_name=environment_name,
+        )
 
     def list_applications(
         self,

@@ -14,11 +14,13 @@ the pickled app exactly like ``App.app_files``.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from fal._private.models import Log, MachineRequirements, ServiceURLs
@@ -99,9 +101,7 @@ def define_environment(
         )
     configuration = {key: value for key, value in options.items() if value is not None}
     if "requirements" in configuration:
-        configuration["requirements"] = requirement_steps(
-            configuration["requirements"]
-        )
+        configuration["requirements"] = requirement_steps(configuration["requirements"])
     version = configuration.get("python_version")
     if version is not None and not isinstance(version, str):
         raise ValueError(f"python_version is {version!r}; give a string like '3.12'.")
@@ -138,17 +138,24 @@ def apply_environment(
     environment: EnvironmentDefinition,
 ) -> None:
     """Let an environment definition decide the request's environment."""
-    from fal._private.register import absolute_local_path
+    from fal._private.local_requirements import (
+        is_local_requirement,
+        upload_local_requirement,
+    )
     from fal_proto import registry_pb2
+
+    def shipped(requirement: str) -> str:
+        # A local path exists only here: upload it, as a deploy does.
+        if not is_local_requirement(requirement):
+            return requirement
+        return upload_local_requirement(requirement, str(Path.cwd() / "app.py"))
 
     configuration = environment.configuration
     if "requirements" in configuration:
         del request.requirements[:]
         for step in configuration["requirements"]:
             request.requirements.append(
-                registry_pb2.RequirementStep(
-                    packages=[absolute_local_path(r) for r in step]
-                )
+                registry_pb2.RequirementStep(packages=[shipped(r) for r in step])
             )
     if environment.kind == "container":
         document = configuration["image"].to_dict()
@@ -215,7 +222,9 @@ def run_hosted(
     if environment is not None:
         options.environment = {"kind": environment.kind, **environment.configuration}
         options.environment.pop("image", None)
-    target = function if setup_function is None else _with_setup(function, setup_function)
+    target = (
+        function if setup_function is None else _with_setup(function, setup_function)
+    )
     app_class = _function_app(target, options)
     name = application_name or f"run-{_slug(function.__name__)}-{uuid.uuid4().hex[:8]}"
     request = build_register_request(
@@ -253,10 +262,9 @@ def run_hosted(
         yield _call_once(connection, target, run_id, urls, timeout)
     finally:
         if registered:
-            try:
+            # Cleanup must not hide the outcome.
+            with contextlib.suppress(Exception):
                 connection.delete_application(name, environment_name=environment_name)
-            except Exception:  # cleanup must not hide the outcome
-                pass
 
 
 def _call_once(

@@ -78,7 +78,7 @@ def build_register_request(
         serialization_method=SERIALIZATION_METHOD,
         requirements=[
             registry_pb2.RequirementStep(
-                packages=[absolute_local_path(r) for r in step]
+                packages=[shipped_requirement(r, app_class) for r in step]
             )
             for step in requirement_steps(app_class.requirements)
         ],
@@ -183,24 +183,22 @@ def requirement_steps(requirements: Any) -> list[list[str]]:
     )
 
 
-def absolute_local_path(requirement: str) -> str:
-    """A requirement naming a local directory or file, made absolute.
+def shipped_requirement(requirement: str, app_class: type[App]) -> str:
+    """The requirement as the platform gets it: local paths become uploads.
 
-    Relative paths mean the deploying machine's current directory, which
-    the scheduler does not share. Only a scheduler on the same machine (the
-    local platform) can read the path; the environment key holds the path,
-    not the content, so a changed local package needs ``--no-cache``.
+    A path exists only on the deploying machine, so it is uploaded to the
+    filestore and replaced by a content reference (see
+    ``fal._private.local_requirements``); any other requirement is unchanged.
     """
-    text = requirement.strip()
-    if not text.startswith(("./", "../", "~")):
+    from fal._private.local_requirements import (
+        is_local_requirement,
+        upload_local_requirement,
+    )
+
+    if not is_local_requirement(requirement):
         return requirement
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise ValueError(
-            f"requirement {requirement!r} names a local path that does not "
-            f"exist (looked in {Path.cwd()})."
-        )
-    return str(path.resolve())
+    base = app_class.local_file_path or str(Path.cwd())
+    return upload_local_requirement(requirement, base)
 
 
 def machine_requirements(app_class: type[App]) -> registry_pb2.MachineRequirements:
