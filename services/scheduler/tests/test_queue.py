@@ -777,7 +777,12 @@ async def test_redeploy_under_continuous_load_fails_no_request(
             await asyncio.sleep(0.05)
 
     loader = asyncio.create_task(load())
-    await asyncio.sleep(0.8)
+    # Redeploy only once the old revision has answered, however slow its
+    # cold start is on a loaded machine.
+    while not submitted:
+        await asyncio.sleep(0.05)
+    first = await completed(gateway, submitted[0]["request_id"])
+    assert first.json()["app"][2] == "rev1"
     apps[("local", "echo")] = stand_in_app(revision="rev2")
     connection = await nats_client.connect(scheduler.config.nats_url)
     event = {"owner": "local", "alias": "echo", "revision": "rev2"}

@@ -95,7 +95,7 @@ async def test_scheduler_killed_with_queued_requests_answers_each_once(
         ids = []
         for number in range(REQUESTS):
             response = await client.post(
-                "/queue/local/echo/slow", json={"seconds": 0.02, "n": number}
+                "/queue/local/echo/slow", json={"seconds": 0.3, "n": number}
             )
             assert response.status_code == 200
             ids.append(response.json()["request_id"])
@@ -110,7 +110,8 @@ async def test_scheduler_killed_with_queued_requests_answers_each_once(
     port = free_port()
     scheduler_process.start(port)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-        deadline = time.monotonic() + 120
+        # 200 requests of 0.3 s on two runners: about 30 s unloaded.
+        deadline = time.monotonic() + 300
         while True:
             found = await statuses(client, ids)
             if all(state == "COMPLETED" for state in found.values()):
