@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import httpx
@@ -223,7 +224,7 @@ import fal
 
 
 class UsesLocal(fal.App, keep_alive=5):
-    app_name = "uses-local"
+    app_name = "{name}"
     app_auth = "public"
     requirements = ["./greetpkg"]
 
@@ -231,7 +232,7 @@ class UsesLocal(fal.App, keep_alive=5):
     def word(self) -> dict:
         import greetpkg
 
-        return {"word": greetpkg.WORD}
+        return {{"word": greetpkg.WORD}}
 """
 
 LOCAL_PACKAGE_PYPROJECT = """
@@ -251,15 +252,19 @@ def test_local_package_requirement_uploaded_and_changes_rebuild(
     package = tmp_path / "greetpkg"
     write(package, "pyproject.toml", LOCAL_PACKAGE_PYPROJECT)
     module = write(package / "src" / "greetpkg", "__init__.py", "WORD = 'one'\n")
-    app = write(tmp_path, "uses_local.py", LOCAL_PACKAGE_APP)
+    # The second app runs on the package as changed: were the environment
+    # keyed by the path, it would reuse the first build and still say "one".
+    first_app = write(tmp_path, "first.py", LOCAL_PACKAGE_APP.format(name="local-1"))
+    second_app = write(tmp_path, "second.py", LOCAL_PACKAGE_APP.format(name="local-2"))
 
-    first = fal_cli(platform, "deploy", str(app), "--json", cwd=tmp_path)
+    first = fal_cli(platform, "deploy", str(first_app), "--json", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     url = json.loads(first.stdout)["urls"]["run"]
     before = httpx.post(url, json={}, timeout=60).json()
     module.write_text("WORD = 'two'\n")
-    second = fal_cli(platform, "deploy", str(app), "--json", cwd=tmp_path)
+    second = fal_cli(platform, "deploy", str(second_app), "--json", cwd=tmp_path)
     assert second.returncode == 0, second.stderr
+    url = json.loads(second.stdout)["urls"]["run"]
     after = httpx.post(url, json={}, timeout=60).json()
 
     assert before == {"word": "one"}
@@ -300,3 +305,50 @@ def test_concurrent_deploys_of_one_new_environment_build_it_once(
     assert sum("Reusing environment" in text for text in outputs) == 1
     builds = scheduler_log.read_text().count("Building environment") - builds_before
     assert builds == 1
+
+
+WHEEL_APP = """
+import fal
+
+
+class UsesWheel(fal.App, keep_alive=5):
+    app_name = "uses-wheel"
+    app_auth = "public"
+    requirements = ["greetwheel-0.1-py3-none-any.whl"]
+
+    @fal.endpoint("/")
+    def word(self) -> dict:
+        import greetwheel
+
+        return {"word": greetwheel.WORD}
+"""
+
+
+def write_wheel(path: Path, module: str, source: str) -> None:
+    info = f"{module}-0.1.dist-info"
+    files = {
+        f"{module}/__init__.py": source,
+        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {module}\nVersion: 0.1\n",
+        f"{info}/WHEEL": (
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = "".join(f"{name},,\n" for name in files) + f"{info}/RECORD,,\n"
+    with zipfile.ZipFile(path, "w") as wheel:
+        for name, text in {**files, f"{info}/RECORD": record}.items():
+            wheel.writestr(name, text)
+
+
+def test_local_wheel_requirement_uploaded_and_installed(
+    platform: RunningPlatform, tmp_path: Path
+) -> None:
+    wheel = tmp_path / "greetwheel-0.1-py3-none-any.whl"
+    write_wheel(wheel, "greetwheel", "WORD = 'wheel'\n")
+    app = write(tmp_path, "uses_wheel.py", WHEEL_APP)
+
+    result = fal_cli(platform, "deploy", str(app), "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert f"installing {wheel}" not in result.stderr
+    url = json.loads(result.stdout)["urls"]["run"]
+    assert httpx.post(url, json={}, timeout=60).json() == {"word": "wheel"}

@@ -265,3 +265,19 @@ def test_missing_local_path_requirement_is_refused(
 
     with pytest.raises(ValueError, match=r"'\./nowhere' names a local path"):
         build_register_request(app)
+
+
+def test_local_path_requirement_without_filestore_is_refused(
+    write_app: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "mypkg").mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FAL_FILESTORE_URL", raising=False)
+    monkeypatch.delenv("FAL_PROFILE", raising=False)
+    monkeypatch.setenv("FAL_CONFIG_PATH", str(tmp_path / "empty-config.toml"))
+    app = load(write_app, LOCAL_PATH_APP.format(requirement="./mypkg"))
+
+    with pytest.raises(ValueError, match="No filestore is configured") as caught:
+        build_register_request(app)
+
+    assert "'./mypkg' names a local path" in str(caught.value)

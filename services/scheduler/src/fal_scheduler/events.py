@@ -28,10 +28,10 @@ import nats
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
+from fal_proto import registry_pb2
 from fal_scheduler.environments import EnvironmentBuilder
 from fal_scheduler.errors import EnvironmentBuildError
 from fal_scheduler.metrics import SchedulerMetrics
-from fal_proto import registry_pb2
 from fal_scheduler.pools import RunnerPools
 
 __all__ = [

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, TypeVar
 
+from fal._private.base_servable import BaseServable
 from fal._private.models import ApplicationHealthCheckConfig, HealthCheck
 
 EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
@@ -87,7 +88,7 @@ def endpoint(
     return mark
 
 
-class App:
+class App(BaseServable):
     """Base class of a deployable app: subclass it and add endpoints."""
 
     requirements: ClassVar[list[str] | list[list[str]]] = []
@@ -167,6 +168,12 @@ class App:
             signature: function.__get__(self, type(self))
             for signature, function in self.route_functions().items()
         }
+
+    def build_app(self) -> Any:
+        """The runner's FastAPI application, routes bound to this instance."""
+        from fal._private.serving import build_fastapi_app
+
+        return build_fastapi_app(self)
 
     @classmethod
     def get_endpoints(cls) -> list[str]:

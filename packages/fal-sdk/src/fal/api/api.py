@@ -4,7 +4,8 @@
 ``Host`` decides where each call runs: ``LocalHost`` in this process,
 ``FalServerlessHost`` on the platform. ``find_missing_dependencies`` and
 ``FalMissingDependencyError`` report what the code uses that the runner
-would not have.
+would not have. ``BaseServable`` is what ``App`` serves through;
+``ServeWrapper``, ``FalServer`` and ``FalFastAPI`` serve a plain function.
 """
 
 from fal._private.api_errors import (
@@ -15,6 +16,7 @@ from fal._private.api_errors import (
     UserFunctionException,
 )
 from fal._private.app import RouteSignature
+from fal._private.base_servable import BaseServable
 from fal._private.cache import cached
 from fal._private.dependencies import find_missing_dependencies
 from fal._private.function import (
@@ -26,10 +28,15 @@ from fal._private.function import (
     function,
     merge_basic_config,
 )
+from fal._private.servable import FalFastAPI, FalServer, ServeWrapper, SpawnInfo
+from fal._private.served_function import ServedIsolatedFunction
 
 __all__ = [
+    "BaseServable",
+    "FalFastAPI",
     "FalMissingDependencyError",
     "FalSerializationError",
+    "FalServer",
     "FalServerlessError",
     "FalServerlessHost",
     "Host",
@@ -38,6 +45,9 @@ __all__ = [
     "LocalHost",
     "Options",
     "RouteSignature",
+    "ServeWrapper",
+    "ServedIsolatedFunction",
+    "SpawnInfo",
     "UserFunctionException",
     "cached",
     "find_missing_dependencies",
