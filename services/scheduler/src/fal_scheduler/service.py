@@ -92,9 +92,7 @@ class Scheduler:
             forget_key=self.registry.forget_key,
             forget_owner=self.registry.forget,
         )
-        self.queue = RequestQueue(
-            self.registry, self.pools, self.metrics, config.queue
-        )
+        self.queue = RequestQueue(self.registry, self.pools, self.metrics, config.queue)
         queue_router = create_queue_router(
             self.registry, self.queue, config.gateway.max_body_bytes
         )
