@@ -665,3 +665,35 @@ class StopRunnerRequest(_message.Message):
 class StopRunnerResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class ListRunnerLogsRequest(_message.Message):
+    __slots__ = ("runner_id", "offset", "since")
+    RUNNER_ID_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    runner_id: str
+    offset: int
+    since: _timestamp_pb2.Timestamp
+    def __init__(self, runner_id: _Optional[str] = ..., offset: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RunnerLogLine(_message.Message):
+    __slots__ = ("timestamp", "level", "message", "request_id", "source")
+    TIMESTAMP_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    timestamp: str
+    level: str
+    message: str
+    request_id: str
+    source: str
+    def __init__(self, timestamp: _Optional[str] = ..., level: _Optional[str] = ..., message: _Optional[str] = ..., request_id: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class ListRunnerLogsResponse(_message.Message):
+    __slots__ = ("lines", "next_offset")
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_OFFSET_FIELD_NUMBER: _ClassVar[int]
+    lines: _containers.RepeatedCompositeFieldContainer[RunnerLogLine]
+    next_offset: int
+    def __init__(self, lines: _Optional[_Iterable[_Union[RunnerLogLine, _Mapping]]] = ..., next_offset: _Optional[int] = ...) -> None: ...

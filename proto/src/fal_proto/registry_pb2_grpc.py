@@ -149,6 +149,11 @@ class RegistryStub:
                 request_serializer=fal__proto_dot_registry__pb2.StopRunnerRequest.SerializeToString,
                 response_deserializer=fal__proto_dot_registry__pb2.StopRunnerResponse.FromString,
                 _registered_method=True)
+        self.ListRunnerLogs = channel.unary_unary(
+                '/fal_platform.registry.v1.Registry/ListRunnerLogs',
+                request_serializer=fal__proto_dot_registry__pb2.ListRunnerLogsRequest.SerializeToString,
+                response_deserializer=fal__proto_dot_registry__pb2.ListRunnerLogsResponse.FromString,
+                _registered_method=True)
         self.ResolveApplication = channel.unary_unary(
                 '/fal_platform.registry.v1.Registry/ResolveApplication',
                 request_serializer=fal__proto_dot_registry__pb2.ResolveApplicationRequest.SerializeToString,
@@ -315,6 +320,12 @@ class RegistryServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListRunnerLogs(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ResolveApplication(self, request, context):
         """Internal: the scheduler resolves `owner/alias` to what it must run.
         """
@@ -446,6 +457,11 @@ def add_RegistryServicer_to_server(servicer, server):
                     servicer.StopRunner,
                     request_deserializer=fal__proto_dot_registry__pb2.StopRunnerRequest.FromString,
                     response_serializer=fal__proto_dot_registry__pb2.StopRunnerResponse.SerializeToString,
+            ),
+            'ListRunnerLogs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRunnerLogs,
+                    request_deserializer=fal__proto_dot_registry__pb2.ListRunnerLogsRequest.FromString,
+                    response_serializer=fal__proto_dot_registry__pb2.ListRunnerLogsResponse.SerializeToString,
             ),
             'ResolveApplication': grpc.unary_unary_rpc_method_handler(
                     servicer.ResolveApplication,
@@ -1079,6 +1095,33 @@ class Registry:
             '/fal_platform.registry.v1.Registry/StopRunner',
             fal__proto_dot_registry__pb2.StopRunnerRequest.SerializeToString,
             fal__proto_dot_registry__pb2.StopRunnerResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRunnerLogs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/fal_platform.registry.v1.Registry/ListRunnerLogs',
+            fal__proto_dot_registry__pb2.ListRunnerLogsRequest.SerializeToString,
+            fal__proto_dot_registry__pb2.ListRunnerLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

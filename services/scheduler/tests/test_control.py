@@ -129,6 +129,36 @@ async def test_control_kill_stops_runner_and_unknown_is_not_found(
     assert missing["error"] == "not_found" and "'nope'" in missing["message"]
 
 
+async def test_control_logs_page_by_offset_for_the_owner_only(
+    scheduler: Scheduler,
+    gateway: httpx.AsyncClient,
+    fake_registry: tuple[FakeRegistry, str],
+    client: Client,
+) -> None:
+    fake_registry[0].apps[("local", "echo")] = stand_in_app(keep_alive=60)
+    assert (await gateway.post("/local/echo", json={})).status_code == 200
+    runner_id = runners_of(scheduler)[0].handle.runner_id
+
+    first = await control(client, action="logs", owner="local", runner_id=runner_id)
+    again = await control(
+        client,
+        action="logs",
+        owner="local",
+        runner_id=runner_id,
+        offset=first["next_offset"],
+    )
+    foreign = await control(client, action="logs", owner="other", runner_id=runner_id)
+    missing = await control(client, action="logs", owner="local", runner_id="nope")
+
+    assert first["ok"] is True
+    # The stand-in runtime prints plain text: kept as untagged lines.
+    assert {"message": "setup", "request_id": None}.items() <= first["lines"][0].items()
+    assert first["next_offset"] > 0
+    assert again == {"ok": True, "lines": [], "next_offset": first["next_offset"]}
+    assert foreign["ok"] is False and foreign["error"] == "not_found"
+    assert missing["error"] == "not_found" and "'nope'" in missing["message"]
+
+
 async def test_control_rollout_retires_pools_and_next_request_starts_fresh(
     scheduler: Scheduler,
     gateway: httpx.AsyncClient,

@@ -556,6 +556,32 @@ class RegistryServicer(registry_pb2_grpc.RegistryServicer):
         )
         return registry_pb2.StopRunnerResponse()
 
+    @_reports_errors
+    async def ListRunnerLogs(
+        self,
+        request: registry_pb2.ListRunnerLogsRequest,
+        context: grpc.aio.ServicerContext,
+    ) -> registry_pb2.ListRunnerLogsResponse:
+        principal = await self._user(context)
+        if not request.runner_id:
+            raise InvalidArgument("runner_id is empty: name the runner to read.")
+        if request.offset < 0:
+            raise InvalidArgument(f"offset {request.offset} is negative.")
+        query: dict[str, Any] = {
+            "action": "logs",
+            "owner": principal.owner,
+            "runner_id": request.runner_id,
+            "offset": request.offset,
+        }
+        if request.HasField("since"):
+            query["since"] = request.since.ToDatetime(tzinfo=UTC).isoformat()
+        answer = await self._messaging.control(query)
+        _check_control_answer(answer)
+        return registry_pb2.ListRunnerLogsResponse(
+            lines=[_log_line(item) for item in answer.get("lines") or []],
+            next_offset=int(answer.get("next_offset") or request.offset),
+        )
+
     async def _runner_action(
         self,
         action: str,
@@ -837,6 +863,18 @@ def _runner_info(item: dict[str, Any]) -> registry_pb2.RunnerInfo:
     if item.get("expiration_countdown") is not None:
         info.expiration_countdown = int(item["expiration_countdown"])
     return info
+
+
+def _log_line(item: dict[str, Any]) -> registry_pb2.RunnerLogLine:
+    line = registry_pb2.RunnerLogLine(
+        timestamp=str(item.get("timestamp") or ""),
+        level=str(item.get("level") or "INFO"),
+        message=str(item.get("message") or ""),
+        source=str(item.get("source") or "stdout"),
+    )
+    if item.get("request_id") is not None:
+        line.request_id = str(item["request_id"])
+    return line
 
 
 def _check_control_answer(answer: dict[str, Any]) -> None:

@@ -9,6 +9,11 @@ The registry asks on ``fal.scheduler.control`` (NATS request/reply, JSON):
 - ``{"action": "stop" | "kill", "owner", "runner_id", "replace_first"}`` →
   ``{"ok": true}``, or ``{"ok": false, "error": "not_found", "message"}``
   (another owner's runner is "not found" too)
+- ``{"action": "logs", "owner", "runner_id", "offset"?, "since"?}`` →
+  ``{"ok": true, "lines": [{timestamp, level, message, request_id, source}],
+  "next_offset"}``: the runner's output after byte ``offset`` (ISO ``since``
+  drops older lines); "not found" for another owner's runner, or one this
+  scheduler did not start
 - ``{"action": "rollout", "owner", "alias", "force"}`` →
   ``{"ok": true, "runners": N}``: the alias's pools are retired (drained, or
   stopped at once when ``force``); the next request starts fresh runners.
@@ -39,6 +44,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import nats
@@ -46,6 +52,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
 from fal_proto import registry_pb2
+from fal_scheduler.runner_logs import read_runner_log
 
 if TYPE_CHECKING:
     from fal_scheduler.pools import RunnerPools
@@ -138,6 +145,8 @@ class ControlResponder:
         if action == "rollout":
             alias = str(request["alias"])
             return {"ok": True, "runners": self._rollout(owner, alias)}
+        if action == "logs":
+            return self._logs(owner, request)
         if action in ("stop", "kill"):
             replace_first = action == "stop" and bool(request.get("replace_first"))
             return await self._stop(
@@ -191,6 +200,23 @@ class ControlResponder:
                     }
                 )
         return listed
+
+    def _logs(self, owner: str, request: dict[str, Any]) -> dict[str, Any]:
+        runner_id = str(request["runner_id"])
+        owners = getattr(self.backend, "owners", {})
+        logs_dir = getattr(self.backend, "logs_dir", None)
+        if owners.get(runner_id) != owner or logs_dir is None:
+            return {
+                "ok": False,
+                "error": "not_found",
+                "message": f"No runner {runner_id!r} has run for {owner}.",
+            }
+        offset = max(int(request.get("offset") or 0), 0)
+        since = _parse_since(request.get("since"))
+        lines, next_offset = read_runner_log(
+            Path(logs_dir) / f"{runner_id}.log", offset, since
+        )
+        return {"ok": True, "lines": lines, "next_offset": next_offset}
 
     def _starting_by_revision(self) -> dict[tuple[str, str, str], list[Any]]:
         """Runner processes the backend has started, by ``(owner, alias, rev)``."""

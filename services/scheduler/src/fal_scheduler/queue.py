@@ -19,9 +19,12 @@ pool; a runner that goes away mid-request (connection error) or exceeds
 
 Known shortcomings: a request that was running when its scheduler died runs
 again from the start (its result is still stored once); webhooks not yet
-delivered when a scheduler dies are not sent again; the runner's output is
-attributed to a request by position in the runner's log file, so with
-``max_multiplexing`` above 1 a request's logs include its neighbours' lines.
+delivered when a scheduler dies are not sent again.
+
+A request's logs are the JSON lines of its runner's log file written after it
+started whose ``request_id`` is its own (the runtime tags each line), so with
+``max_multiplexing`` above 1 neighbours' lines are left out; lines that are
+not JSON (output from before the runtime's capture began) are kept as is.
 """
 
 from __future__ import annotations
@@ -66,6 +69,7 @@ from fal_scheduler.queue_store import (
     valid_token,
 )
 from fal_scheduler.registry import RegistryClient
+from fal_scheduler.runner_logs import parse_log_line
 
 __all__ = ["QueueSettings", "RequestQueue", "Submission"]
 
@@ -299,7 +303,7 @@ class RequestQueue:
         item = self._held.get(request_id)
         if item is None or item.log_file is None:
             return None
-        return _read_logs(item.log_file, item.log_offset)
+        return _read_logs(item.log_file, item.log_offset, request_id)
 
     async def result_body(self, record: Record) -> bytes:
         return await self._guard(self.store.result_body(record))
@@ -634,7 +638,11 @@ class RequestQueue:
 
     async def _complete(self, item: _Item, result: _Outcome, outcome: str) -> None:
         """Store the result once, acknowledge the message, send the webhook."""
-        logs = _read_logs(item.log_file, item.log_offset) if item.log_file else []
+        logs = (
+            _read_logs(item.log_file, item.log_offset, item.request_id)
+            if item.log_file
+            else []
+        )
         stored = await self.store.encode_result(item.request_id, result.body)
         finished = now()
 
@@ -904,8 +912,8 @@ def _file_size(path: Path | None) -> int:
         return 0
 
 
-def _read_logs(path: Path | None, offset: int) -> list[dict[str, Any]]:
-    """Lines the runner printed since ``offset``, as queue status logs."""
+def _read_logs(path: Path | None, offset: int, request_id: str) -> list[dict[str, Any]]:
+    """The lines ``request_id`` printed since ``offset``, as queue status logs."""
     if path is None:
         return []
     try:
@@ -915,8 +923,27 @@ def _read_logs(path: Path | None, offset: int) -> list[dict[str, Any]]:
     except OSError:
         return []
     timestamp = datetime.now(UTC).isoformat()
-    return [
-        {"message": line, "level": "INFO", "source": "user", "timestamp": timestamp}
-        for line in text.splitlines()
-        if line.strip()
-    ]
+    logs = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        entry = parse_log_line(line)
+        if entry is None:
+            logs.append(
+                {
+                    "message": line,
+                    "level": "INFO",
+                    "source": "user",
+                    "timestamp": timestamp,
+                }
+            )
+        elif entry.get("request_id") == request_id:
+            logs.append(
+                {
+                    "message": str(entry.get("message", "")),
+                    "level": str(entry.get("level") or "INFO"),
+                    "source": "user",
+                    "timestamp": str(entry.get("timestamp") or timestamp),
+                }
+            )
+    return logs

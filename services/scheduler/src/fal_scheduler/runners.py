@@ -121,6 +121,9 @@ class LocalProcessBackend:
         data_root: Path | None = None,
     ) -> None:
         self.logs_dir = home / "logs" / "runners"
+        # runner_id -> owner of every runner started, so that its log stays
+        # readable by its owner only, after it stopped too.
+        self.owners: dict[str, str] = {}
         self.status_dir = home / "runners"
         self.runtime_module = runtime_module
         self.extra_env = dict(extra_env or {})
@@ -172,6 +175,7 @@ class LocalProcessBackend:
         status_file = self.status_dir / f"{spec.runner_id}.status.json"
         status_file.unlink(missing_ok=True)
         log_file = self.logs_dir / f"{spec.runner_id}.log"
+        self.owners[spec.runner_id] = spec.owner
         command = [str(spec.python), "-m", self.runtime_module]
         command += ["--payload", str(spec.payload), "--port", str(port)]
         command += ["--status-file", str(status_file)]
@@ -222,8 +226,10 @@ class LocalProcessBackend:
                 return
             await asyncio.sleep(interval)
             interval = min(interval * 1.5, _MAX_POLL_INTERVAL)
+        spec = runner.spec
+        app = f"app {spec.owner}/{spec.alias}: " if spec is not None else ""
         raise RunnerStartError(
-            f"Runner {runner.runner_id} did not become ready within "
+            f"{app}runner {runner.runner_id} did not become ready within "
             f"{timeout:g} s (startup_timeout); see {runner.log_file}"
         )
 

@@ -487,6 +487,32 @@ class FalServerlessConnection:
         )
         self._call(self._stub.StopRunner, request)
 
+    def runner_logs(
+        self, runner_id: str, offset: int = 0, since: datetime | None = None
+    ) -> tuple[list[dict[str, Any]], int]:
+        """A runner's output lines after byte ``offset``, and the next offset.
+
+        Each line is ``{timestamp, level, message, request_id, source}``;
+        ``since`` leaves out lines written before it.
+        """
+        request = registry_pb2.ListRunnerLogsRequest(runner_id=runner_id, offset=offset)
+        if since is not None:
+            request.since.FromDatetime(since.astimezone(UTC))
+        response = self._call(self._stub.ListRunnerLogs, request)
+        lines = [
+            {
+                "timestamp": line.timestamp or None,
+                "level": line.level,
+                "message": line.message,
+                "request_id": (
+                    line.request_id if line.HasField("request_id") else None
+                ),
+                "source": line.source,
+            }
+            for line in response.lines
+        ]
+        return lines, int(response.next_offset)
+
     def _list_runners(
         self, request: registry_pb2.ListRunnersRequest, start_time: datetime | None
     ) -> list[RunnerInfo]:

@@ -32,6 +32,7 @@ import uvicorn
 from fal._private.app import App
 from fal._private.app_files import materialize_into_working_dir
 from fal._private.serving import build_fastapi_app
+from fal._runtime.logs import capture_output
 
 __all__ = ["SETUP_FAILED_EXIT_CODE", "build_fastapi_app", "load_app_class", "main"]
 
@@ -48,7 +49,7 @@ class SetupFailed(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the app in ``--payload`` until told to stop; return the exit code."""
     args = _parse_arguments(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    capture_output(logging.INFO)
     watch_parent_process(os.environ.get("FAL_PARENT_PID"), _exit_now)
     try:
         asyncio.run(_serve(args))
@@ -137,6 +138,8 @@ async def _serve(args: argparse.Namespace) -> None:
         host=args.host,
         port=args.port,
         log_level="info",
+        # uvicorn's loggers propagate to the root's JSON handler.
+        log_config=None,
         lifespan="off",
     )
     _server = uvicorn.Server(config)
