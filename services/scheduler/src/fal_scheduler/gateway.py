@@ -49,7 +49,7 @@ from fal_scheduler.errors import (
 from fal_scheduler.metrics import SchedulerMetrics
 from fal_scheduler.pool import Lease, RunnerPool
 from fal_scheduler.pools import RunnerPools
-from fal_scheduler.registry import Identity, RegistryClient
+from fal_scheduler.registry import Identity, RegistryClient, parse_key_header
 from fal_scheduler.streaming import UpstreamResponse, relay_websocket
 from fal_scheduler.tokens import (
     DEFAULT_TOKEN_SECONDS,
@@ -273,7 +273,7 @@ class _Forwarder:
         if token is not None:
             self._check_token(token, app)
             return
-        key = _parse_key(request.headers.get("authorization", ""))
+        key = parse_key_header(request.headers.get("authorization", ""))
         if key is None:
             raise GatewayError(
                 401,
@@ -310,7 +310,7 @@ class _Forwarder:
     async def issue_token(self, request: Request) -> Response:
         """``POST /tokens/``: an app token for apps of the key's owner."""
         try:
-            key = _parse_key(request.headers.get("authorization", ""))
+            key = parse_key_header(request.headers.get("authorization", ""))
             if key is None:
                 raise GatewayError(
                     401,
@@ -531,16 +531,6 @@ def _qualified(owner: str, app: str) -> str:
         detail = f"A key of '{owner}' cannot issue a token for '{app}'."
         raise GatewayError(403, detail)
     return f"{owner}/{parts[1]}"
-
-
-def _parse_key(header: str) -> tuple[str, str] | None:
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() != "key":
-        return None
-    key_id, sep, key_secret = credentials.strip().partition(":")
-    if not sep or not key_id or not key_secret:
-        return None
-    return key_id, key_secret
 
 
 def _runner_path(

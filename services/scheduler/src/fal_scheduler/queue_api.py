@@ -45,7 +45,7 @@ from fal_scheduler.queue import (
     RequestQueue,
     Submission,
 )
-from fal_scheduler.registry import RegistryClient
+from fal_scheduler.registry import RegistryClient, parse_key_header
 
 __all__ = ["QUEUE_PREFIX", "create_queue_router"]
 
@@ -365,7 +365,7 @@ class _Access:
         self, owner: str, request: Request, name: str | None = None
     ) -> None:
         subject = f"Application '{name}'" if name else f"The queue of '{owner}'"
-        key = _parse_key(request.headers.get("authorization", ""))
+        key = parse_key_header(request.headers.get("authorization", ""))
         if key is None:
             raise _HttpError(
                 401,
@@ -382,16 +382,6 @@ class _Access:
             raise _HttpError(503, str(error)) from error
         if identity.owner != owner:
             raise _HttpError(404, f"{subject} was not found.")
-
-
-def _parse_key(header: str) -> tuple[str, str] | None:
-    scheme, _, credentials = header.strip().partition(" ")
-    if scheme.lower() != "key":
-        return None
-    key_id, sep, key_secret = credentials.strip().partition(":")
-    if not sep or not key_id or not key_secret:
-        return None
-    return key_id, key_secret
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -129,3 +129,14 @@ def _unavailable(address: str, error: grpc.aio.AioRpcError) -> RegistryUnavailab
     return RegistryUnavailableError(
         f"The registry at {address} failed: {error.code().name}: {error.details()}"
     )
+
+
+def parse_key_header(header: str) -> tuple[str, str] | None:
+    """``(key_id, key_secret)`` from ``Authorization: Key id:secret``, else None."""
+    scheme, _, credentials = header.strip().partition(" ")
+    if scheme.lower() != "key":
+        return None
+    key_id, sep, key_secret = credentials.strip().partition(":")
+    if not sep or not key_id or not key_secret:
+        return None
+    return key_id, key_secret
