@@ -31,7 +31,7 @@ from pathlib import Path
 import httpx
 
 from fal.upload import DEFAULT_CHUNK_SIZE, DataFileMultipartUpload
-from fal_platform.testing import free_port
+from fal_platform.testing import free_port, moto_server
 
 MIB = 1024 * 1024
 CONCURRENCY = 10
@@ -76,7 +76,7 @@ def _bench_local(workdir: Path, source: Path) -> dict[str, object]:
 
 
 def _bench_s3(workdir: Path, source: Path) -> dict[str, object]:
-    with _moto_server() as endpoint:
+    with moto_server(env=S3_CREDENTIALS) as endpoint:
         bucket = "bench"
         flags = ["--backend", "s3", "--s3-bucket", bucket, "--s3-create-bucket"]
         flags += ["--s3-endpoint-url", endpoint]
@@ -196,25 +196,6 @@ def _filestore(flags: list[str]) -> Iterator[str]:
     try:
         _wait_healthy(url + "/health")
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def _moto_server() -> Iterator[str]:
-    port = free_port()
-    binary = shutil.which("moto_server") or "moto_server"
-    process = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, **S3_CREDENTIALS},
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(endpoint + "/moto-api/")
-        yield endpoint
     finally:
         process.terminate()
         process.wait(timeout=10)

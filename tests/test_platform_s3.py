@@ -2,45 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
-import httpx
 import pytest
 
 from fal.files import FalFileSystem
 from fal_platform.platform import LocalPlatform, Ports, S3Settings
-from fal_platform.testing import free_port
+from fal_platform.testing import moto_server
 
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 @pytest.fixture
 def s3_endpoint() -> Iterator[str]:
-    port = free_port()
-    binary = shutil.which("moto_server") or "moto_server"
-    process = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(endpoint + "/moto-api/", timeout=1)
-            break
-        except httpx.TransportError:
-            time.sleep(0.1)
-    try:
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_s3_settings_render_filestore_flags() -> None:

@@ -2,50 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from fal_filestore import LocalDirectoryBackend, S3Backend, create_app
 from fal_filestore.backends import BlobBackend
-from fal_platform.testing import free_port
+from fal_platform.testing import moto_server
 
 
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """A moto S3 API server on a free port, for the whole session."""
-    port = free_port()
-    binary = shutil.which("moto_server") or "moto_server"
-    process = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_up(endpoint)
+    with moto_server() as endpoint:
         yield endpoint
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def _wait_until_up(endpoint: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(endpoint + "/moto-api/", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise RuntimeError(f"moto_server did not start at {endpoint}")
 
 
 def make_s3_backend(endpoint: str) -> S3Backend:

@@ -6,12 +6,14 @@ nothing here is used by the platform at run time.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +53,37 @@ def wait_for_port(port: int, timeout: float = 10.0) -> None:
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listened on 127.0.0.1:{port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def moto_server(env: dict[str, str] | None = None) -> Iterator[str]:
+    """A moto S3 API server process on a free port; yields its endpoint URL."""
+    import httpx
+
+    port = free_port()
+    process = subprocess.Popen(
+        [shutil.which("moto_server") or "moto_server", "-H", "127.0.0.1",
+         "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(endpoint + "/moto-api/", timeout=1)
+                break
+            except httpx.TransportError as error:
+                if time.monotonic() > deadline:
+                    message = f"moto_server at {endpoint} never answered"
+                    raise TimeoutError(message) from error
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @dataclass
